@@ -1,0 +1,1 @@
+"""Service wiring: configuration, CLI, scheduler, HTTP server, delivery and chat platforms."""

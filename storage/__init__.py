@@ -1,0 +1,1 @@
+"""SQLite storage through aiosqlite: the only package with SQL."""
