@@ -1,0 +1,104 @@
+"""Opening the database: pragmas, migrations, transactions and online backup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.errors import StorageError
+from storage.migrate import apply_migrations
+
+log = logging.getLogger(__name__)
+
+# WAL lets `parkbot items` read while the service writes; the busy timeout lets a second
+# process wait for a short write instead of failing with "database is locked".
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+
+
+class Database:
+    """One aiosqlite connection with a write lock, so transactions from concurrent tasks never interleave."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block in one IMMEDIATE transaction; roll back if it raises."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            await self.conn.commit()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Run a query and return all rows."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        """Run a query and return its first row, or None."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def close(self) -> None:
+        """Checkpoint the WAL and close the connection."""
+        try:
+            await self.conn.execute("PRAGMA optimize")
+        finally:
+            await self.conn.close()
+
+
+async def connect(path: Path, *, migrate: bool = True) -> Database:
+    """Open (creating file and folder) the database at path, set pragmas and apply migrations."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    try:
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+        if migrate:
+            await apply_migrations(conn)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise StorageError(f"cannot use database {path}: {exc}") from exc
+    return Database(conn, path)
+
+
+async def backup(db: Database, target: Path) -> None:
+    """Write a consistent copy of the database to target, safe while other connections write."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        async with aiosqlite.connect(partial) as copy:
+            await db.conn.backup(copy)
+            await copy.execute("PRAGMA journal_mode = DELETE")
+            async with copy.execute("PRAGMA integrity_check") as cursor:
+                (verdict,) = await cursor.fetchone()
+        if verdict != "ok":
+            raise StorageError(f"backup {target} failed its integrity check: {verdict}")
+        partial.replace(target)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot write backup {target}: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)

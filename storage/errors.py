@@ -1,0 +1,13 @@
+"""Errors raised by the storage package."""
+
+
+class ParkbotError(Exception):
+    """Root of the storage package's errors."""
+
+
+class StorageError(ParkbotError):
+    """The database cannot be opened, migrated or written."""
+
+
+class NotFound(StorageError, LookupError):
+    """The row asked for does not exist."""

@@ -1,0 +1,66 @@
+"""The sources aggregate: one row of polling state per configured source."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+from storage.db import Database
+from storage.errors import NotFound
+from storage.models import SourceState
+from storage.times import from_db, to_db
+
+_SELECT = """
+SELECT s.*,
+       (SELECT count(*) FROM items i WHERE i.source_id = s.id) AS item_count,
+       (SELECT max(coalesce(i.published_at, i.fetched_at)) FROM items i WHERE i.source_id = s.id)
+           AS newest_item_at
+FROM sources s
+"""
+
+
+async def sync_sources(db: Database, sources: Iterable[tuple[str, str]], now: datetime) -> None:
+    """Make sure every configured (id, url) has a row; a changed URL forgets the old validators."""
+    async with db.transaction() as conn:
+        for source_id, url in sources:
+            await conn.execute(
+                "INSERT INTO sources (id, url, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET url = excluded.url, etag = NULL,"
+                " last_modified = NULL, body_hash = NULL WHERE sources.url != excluded.url",
+                (source_id, url, to_db(now)),
+            )
+
+
+async def all_sources(db: Database) -> list[SourceState]:
+    """Return every source's state, ordered by id."""
+    return [_state(row) for row in await db.fetchall(_SELECT + " ORDER BY s.id")]
+
+
+async def source_by_id(db: Database, source_id: str) -> SourceState:
+    """Return one source's state or raise NotFound."""
+    row = await db.fetchone(_SELECT + " WHERE s.id = ?", (source_id,))
+    if row is None:
+        raise NotFound(f"no source {source_id!r}")
+    return _state(row)
+
+
+def _state(row: sqlite3.Row) -> SourceState:
+    return SourceState(
+        id=row["id"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_polled_at=from_db(row["last_polled_at"]),
+        last_success_at=from_db(row["last_success_at"]),
+        last_status=row["last_status"],
+        error_count=row["error_count"],
+        last_error=row["last_error"],
+        last_error_at=from_db(row["last_error_at"]),
+        empty_polls=row["empty_polls"],
+        next_poll_at=from_db(row["next_poll_at"]),
+        seeded_at=from_db(row["seeded_at"]),
+        item_count=row["item_count"],
+        newest_item_at=from_db(row["newest_item_at"]),
+    )

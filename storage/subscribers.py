@@ -1,0 +1,38 @@
+"""The subscribers aggregate: runtime state of configured subscribers (their filters live in config)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from storage.db import Database
+from storage.models import SubscriberState
+from storage.times import from_db, to_db
+
+
+async def sync_subscribers(db: Database, subscriber_ids: Iterable[str], now: datetime) -> None:
+    """Make sure every configured subscriber has a state row."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT OR IGNORE INTO subscribers (id, created_at) VALUES (?, ?)",
+            [(sid, to_db(now)) for sid in subscriber_ids],
+        )
+
+
+async def all_subscribers(db: Database) -> list[SubscriberState]:
+    """Return every subscriber's state with its chat-added keywords, ordered by id."""
+    keywords: dict[str, list[str]] = {}
+    for row in await db.fetchall("SELECT subscriber_id, keyword FROM subscriber_keywords ORDER BY added_at"):
+        keywords.setdefault(row["subscriber_id"], []).append(row["keyword"])
+    rows = await db.fetchall("SELECT * FROM subscribers ORDER BY id")
+    return [
+        SubscriberState(
+            id=row["id"],
+            health=row["health"],
+            failing_reason=row["failing_reason"],
+            failing_since=from_db(row["failing_since"]),
+            last_digest_at=from_db(row["last_digest_at"]),
+            keywords=tuple(keywords.get(row["id"], ())),
+        )
+        for row in rows
+    ]

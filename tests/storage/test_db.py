@@ -1,0 +1,52 @@
+"""Opening, transactions and online backup."""
+
+import sqlite3
+
+import aiosqlite
+import pytest
+
+from storage.db import backup, connect
+from storage.errors import StorageError
+
+
+async def test_transaction_rolls_back_on_error(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('k', 'm', 't')")
+            raise RuntimeError("boom")
+    assert await db.fetchall("SELECT * FROM alerts") == []
+
+
+async def test_backup_is_consistent_while_another_connection_writes(db, tmp_path):
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('a', '园区', 't')")
+    other = await connect(db.path)
+    try:
+        async with other.transaction() as conn:
+            await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('b', '快讯', 't')")
+            await backup(db, tmp_path / "copy" / "backup.db")
+    finally:
+        await other.close()
+    async with aiosqlite.connect(tmp_path / "copy" / "backup.db") as copy:
+        async with copy.execute("PRAGMA integrity_check") as cur:
+            assert (await cur.fetchone())[0] == "ok"
+        async with copy.execute("SELECT key FROM alerts") as cur:
+            assert [r[0] for r in await cur.fetchall()] == ["a"]  # the uncommitted write is not in it
+    assert not (tmp_path / "copy" / "backup.db.partial").exists()
+
+
+async def test_unusable_database_is_a_storage_error(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match=r"junk\.db"):
+        await connect(path)
+
+
+async def test_read_while_writing_from_another_connection(db):
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('a', 'm', 't')")
+        reader = sqlite3.connect(db.path, timeout=0)
+        try:
+            assert reader.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+        finally:
+            reader.close()
