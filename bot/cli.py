@@ -1,0 +1,89 @@
+"""The `parkbot` command line: argument parsing, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import commands
+from bot.config import ConfigError, find_config_path, load_config
+from bot.errors import UsageError
+from storage.errors import StorageError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser for every command; -c works before or after the command word."""
+    config_flag = argparse.ArgumentParser(add_help=False)
+    config_flag.add_argument(
+        "-c",
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="config file (default: $PARKBOT_CONFIG or ./config.toml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="parkbot",
+        parents=[config_flag],
+        description="园区快讯机器人: park news to WeCom, DingTalk and Feishu",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("check", parents=[config_flag], help="validate the configuration and the database")
+    items = sub.add_parser("items", parents=[config_flag], help="list stored items, newest first")
+    items.add_argument("--source", metavar="ID", help="only items of this source")
+    items.add_argument("--search", metavar="TEXT", help="only items whose title or summary contains TEXT")
+    items.add_argument("--limit", type=int, default=20, metavar="N", help="at most N items (default 20)")
+    items.add_argument("--json", action="store_true", help="print JSON")
+    backup = sub.add_parser("backup", parents=[config_flag], help="write a consistent copy of the database")
+    backup.add_argument("path", type=Path, metavar="PATH")
+    return parser
+
+
+async def dispatch(args: argparse.Namespace) -> str:
+    """Run the chosen command and return what it prints."""
+    config = load_config(find_config_path(getattr(args, "config", None), os.environ))
+    now = datetime.now(UTC)
+    match args.command:
+        case "check":
+            return await commands.run_check(config, now)
+        case "items":
+            return await commands.run_items(
+                config, now, source=args.source, search=args.search, limit=args.limit, as_json=args.json
+            )
+        case "backup":
+            return await commands.run_backup(config, args.path)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        output = asyncio.run(dispatch(args))
+    except ConfigError as exc:
+        return _fail(exc.lines, EXIT_USAGE)
+    except UsageError as exc:
+        return _fail([f"parkbot {args.command}: {exc}"], EXIT_USAGE)
+    except StorageError as exc:
+        return _fail([f"parkbot {args.command}: {exc}"], EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return 130
+    print(output)
+    return EXIT_OK
+
+
+def _fail(lines: Sequence[str], code: int) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return code
+
+
+def run() -> None:
+    """Console-script wrapper that exits with main()'s code."""
+    sys.exit(main())
