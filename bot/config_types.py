@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config_values import RateLimit
 from bot.redact import Secret, looks_like_url, url_secrets
+from feeds.models import ListSelectors
 
 SourceType = Literal["feed", "html"]
 Platform = Literal["wecom", "dingtalk", "feishu", "webhook", "console"]
@@ -46,15 +47,8 @@ class PollingConfig:
     first_fetch: Literal["seed", "push"]
 
 
-@dataclass(frozen=True, slots=True)
-class SelectConfig:
-    """[sources.select]: CSS selectors for an HTML list page ("sel@attr" reads an attribute)."""
-
-    item: str
-    title: str
-    link: str
-    date: str = ""
-    summary: str = ""
+# [sources.select] is exactly what the HTML list parser takes.
+SelectConfig = ListSelectors
 
 
 @dataclass(frozen=True, slots=True)

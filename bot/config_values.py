@@ -6,7 +6,6 @@ problem line. Sizes are binary: 1 KB = 1024 bytes, 1 MB = 1024 KB, 1 GB = 1024 M
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import json
 import re
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.redact import Secret
+from feeds.charset import canonical_encoding
 
 REQUIRED: Any = object()
 
@@ -113,9 +113,9 @@ def check_id(text: str) -> str:
 
 
 def check_encoding(text: str) -> str:
-    """Return text if Python knows it as a text encoding."""
+    """Return text if the feeds package can decode with it (gbk and gb2312 are read as gb18030)."""
     try:
-        codecs.lookup(text)
+        canonical_encoding(text)
     except LookupError:
         raise ValueError('is not a known text encoding (e.g. "gb18030", "utf-8")') from None
     return text
@@ -130,11 +130,13 @@ def check_not_empty(text: str) -> str:
 
 def one_of(*choices: str) -> Callable[[str], str]:
     """Build a parser that accepts only the given words."""
+
     def parse(text: str) -> str:
         if text not in choices:
             listed = ", ".join(f'"{c}"' for c in choices)
             raise ValueError(f"must be one of {listed}" + did_you_mean(text, choices))
         return text
+
     return parse
 
 
@@ -152,6 +154,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 def interpolate(text: str, environ: Mapping[str, str]) -> str:
     """Replace ${NAME} and ${NAME:-default}; "$$" and a "$" not followed by "{" stay as they are."""
+
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$$"
@@ -166,6 +169,7 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
         if value is None:
             raise ValueError(f"environment variable {name} is not set")
         return value
+
     return _REFERENCE.sub(replace, text)
 
 
@@ -176,8 +180,17 @@ def show(text: str, secret: bool) -> str:
 
 def kind_of(value: object) -> str:
     """Name a TOML value's type the way the TOML spec does."""
-    kinds = ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"), (list, "array"),
-             (dict, "table"), (datetime, "date-time"), (date, "date"), (time, "time"))
+    kinds = (
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "float"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "table"),
+        (datetime, "date-time"),
+        (date, "date"),
+        (time, "time"),
+    )
     return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
 
 
@@ -231,8 +244,14 @@ class Table:
             self.problem(key, str(error))
             return None
 
-    def string(self, key: str, default: Any = REQUIRED, *, parse: Callable[[str], Any] | None = None,
-               secret: bool = False) -> Any:
+    def string(
+        self,
+        key: str,
+        default: Any = REQUIRED,
+        *,
+        parse: Callable[[str], Any] | None = None,
+        secret: bool = False,
+    ) -> Any:
         """Read a string, expand ${VAR}, then parse it (a string default is parsed too)."""
         if key in self.data:
             raw = self._typed(key, str, self.data[key])

@@ -24,3 +24,14 @@ class ParsedFeed:
     title: str
     site_url: str
     items: tuple[ParsedItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListSelectors:
+    """CSS selectors for one list page: `sel` is text, `sel@attr` an attribute, `@attr` the item's own."""
+
+    item: str
+    title: str
+    link: str
+    date: str = ""
+    summary: str = ""
