@@ -44,9 +44,24 @@ from bot.config_values import (
 from bot.redact import Secret
 
 __all__ = [
-    "Answer", "BotConfig", "ChatConfig", "Config", "ConfigError", "DingTalkChat", "FeishuChat",
-    "PollingConfig", "RateLimit", "SelectConfig", "ServerConfig", "SourceConfig", "StaffConfig",
-    "SubscriberConfig", "WeComChat", "WebhookChat", "find_config_path", "load_config",
+    "Answer",
+    "BotConfig",
+    "ChatConfig",
+    "Config",
+    "ConfigError",
+    "DingTalkChat",
+    "FeishuChat",
+    "PollingConfig",
+    "RateLimit",
+    "SelectConfig",
+    "ServerConfig",
+    "SourceConfig",
+    "StaffConfig",
+    "SubscriberConfig",
+    "WeComChat",
+    "WebhookChat",
+    "find_config_path",
+    "load_config",
 ]
 
 DEFAULT_CONFIG = "config.toml"
@@ -59,8 +74,20 @@ _KEYS = {
     "polling": ("interval", "timeout", "max_body", "per_host", "user_agent", "first_fetch"),
     "sources": ("id", "name", "url", "type", "interval", "encoding", "enabled", "select"),
     "select": ("item", "title", "link", "date", "summary"),
-    "subscribers": ("id", "name", "platform", "webhook", "secret", "digest", "instant", "sources",
-                    "include", "exclude", "chat_id", "rate_limit"),
+    "subscribers": (
+        "id",
+        "name",
+        "platform",
+        "webhook",
+        "secret",
+        "digest",
+        "instant",
+        "sources",
+        "include",
+        "exclude",
+        "chat_id",
+        "rate_limit",
+    ),
     "chat": ("dingtalk", "wecom", "feishu", "webhook"),
     "dingtalk": ("app_secret",),
     "wecom": ("token", "encoding_aes_key", "corp_id"),
@@ -98,14 +125,23 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     polling = _read_polling(root.table("polling", _KEYS["polling"]))
     sources = _read_all(root.tables("sources", _KEYS["sources"]), lambda t: _read_source(t, polling.interval))
     source_ids = {s.id for s in sources if s.id}
-    subscribers = _read_all(root.tables("subscribers", _KEYS["subscribers"]),
-                            lambda t: _read_subscriber(t, base, source_ids))
+    subscribers = _read_all(
+        root.tables("subscribers", _KEYS["subscribers"]), lambda t: _read_subscriber(t, base, source_ids)
+    )
     subscriber_ids = [s.id for s in subscribers if s.id]
     if bot.staff_alerts and bot.staff_alerts not in subscriber_ids:
-        bot_table.problem("staff_alerts", f'unknown subscriber "{bot.staff_alerts}"'
-                          + did_you_mean(bot.staff_alerts, subscriber_ids))
+        bot_table.problem(
+            "staff_alerts",
+            f'unknown subscriber "{bot.staff_alerts}"' + did_you_mean(bot.staff_alerts, subscriber_ids),
+        )
     config = Config(
-        path, bot, server, polling, sources, subscribers, chat=_read_chat(root.table("chat", _KEYS["chat"])),
+        path,
+        bot,
+        server,
+        polling,
+        sources,
+        subscribers,
+        chat=_read_chat(root.table("chat", _KEYS["chat"])),
         answers=tuple(_read_answer(t) for t in root.tables("answers", _KEYS["answers"])),
         staff=_read_staff(root.table("staff", _KEYS["staff"])),
     )
@@ -134,6 +170,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _resolver(base: Path) -> Callable[[str], Path]:
     def resolve(text: str) -> Path:
         return (base / Path(check_not_empty(text)).expanduser()).resolve()
+
     return resolve
 
 
@@ -237,8 +274,10 @@ def _read_subscriber(table: Table, base: Path, source_ids: set[str]) -> Subscrib
 
 def _read_webhook(table: Table, platform: str | None, base: Path) -> Secret | None:
     if platform == "console":
+
         def console_target(text: str) -> Secret:
             return Secret(text if text == "-" else str(_resolver(base)(text)))
+
         return table.string("webhook", "-", parse=console_target)
     if platform is None:
         return None
@@ -248,6 +287,7 @@ def _read_webhook(table: Table, platform: str | None, base: Path) -> Secret | No
 def _read_chat(table: Table) -> ChatConfig:
     def section(name: str, read: Callable[[Table], Any]) -> Any:
         return read(table.table(name, _KEYS[name])) if name in table.data else None
+
     return ChatConfig(
         dingtalk=section("dingtalk", lambda t: DingTalkChat(app_secret=_secret(t, "app_secret"))),
         wecom=section("wecom", _read_wecom),
@@ -268,8 +308,11 @@ def _aes_key(text: str) -> str:
 
 
 def _read_wecom(table: Table) -> WeComChat:
-    return WeComChat(token=_secret(table, "token"), corp_id=table.string("corp_id", ""),
-                     encoding_aes_key=_secret(table, "encoding_aes_key", _aes_key))
+    return WeComChat(
+        token=_secret(table, "token"),
+        corp_id=table.string("corp_id", ""),
+        encoding_aes_key=_secret(table, "encoding_aes_key", _aes_key),
+    )
 
 
 def _read_feishu(table: Table) -> FeishuChat:
@@ -297,4 +340,3 @@ def _read_answer(table: Table) -> Answer:
 
 def _read_staff(table: Table) -> StaffConfig:
     return StaffConfig(**{platform: table.strings(platform) for platform in _KEYS["staff"]})
-

@@ -133,7 +133,10 @@ def test_full_config_round_trip(tmp_path: Path) -> None:
     assert config.bot.database == (tmp_path / "data" / "parkbot.db").resolve()
     assert config.bot.staff_alerts == "staff"
     assert (config.server.host, config.server.port, config.server.admin_token.reveal()) == (
-        "0.0.0.0", 9090, ENVIRON["ADMIN"])
+        "0.0.0.0",
+        9090,
+        ENVIRON["ADMIN"],
+    )
     polling = config.polling
     assert (polling.interval, polling.timeout) == (timedelta(minutes=90), timedelta(seconds=20))
     assert polling.max_body == 512 * 1024
@@ -146,9 +149,17 @@ def test_full_config_round_trip(tmp_path: Path) -> None:
     members, staff, feishu, screen = config.subscribers
     assert members.webhook.reveal() == ENVIRON["WECOM_URL"]
     assert (members.digest, members.include, members.rate_limit) == (
-        time(8, 5), ("园区", "招商"), RateLimit(20, timedelta(minutes=1)))
+        time(8, 5),
+        ("园区", "招商"),
+        RateLimit(20, timedelta(minutes=1)),
+    )
     assert (staff.digest, staff.instant, staff.sources, staff.exclude, staff.chat_id) == (
-        None, True, ("mofcom",), ("广告",), "cid-1")
+        None,
+        True,
+        ("mofcom",),
+        ("广告",),
+        "cid-1",
+    )
     assert staff.secret.reveal() == ENVIRON["DING_SECRET"] and staff.rate_limit is None
     assert feishu.name == "feishu-group" and feishu.wants("anything") and not staff.wants("hnkfq-news")
     assert screen.webhook.reveal() == str((tmp_path / "out" / "digest.txt").resolve())
@@ -178,8 +189,13 @@ def test_defaults_when_sections_are_omitted(tmp_path: Path) -> None:
 def test_subscriber_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[[subscribers]]\nid = "out"\nplatform = "console"\n'), {})
     (sub,) = config.subscribers
-    assert (sub.name, sub.webhook.reveal(), sub.digest, sub.instant, sub.sources) == ("out", "-", time(8, 30),
-                                                                                      False, ("*",))
+    assert (sub.name, sub.webhook.reveal(), sub.digest, sub.instant, sub.sources) == (
+        "out",
+        "-",
+        time(8, 30),
+        False,
+        ("*",),
+    )
     with pytest.raises(KeyError):
         config.subscriber("nobody")
     with pytest.raises(KeyError):
@@ -192,70 +208,105 @@ DURATIONS = '(use e.g. "90s", "15m", "2h", "1d")'
 WECOM = f'[[subscribers]]\nid = "m"\nplatform = "wecom"\nwebhook = "https://q.org/send?key={WECOM_KEY}"\n'
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('[polling]\nintervall = "1h"', 'polling.intervall: unknown key (did you mean "interval"?)'),
-    ("[sever]", 'sever: unknown key (did you mean "server"?)'),
-    ('[chat.dingtlk]\napp_secret = ""', 'chat.dingtlk: unknown key (did you mean "dingtalk"?)'),
-    (SOURCE + "colour = 1", "sources[0].colour: unknown key"),
-    (HTML + '[sources.select]\nitem = "li"\ntitle = "a"\nlink = "a@href"\nsumary = ""',
-     'sources[0].select.sumary: unknown key (did you mean "summary"?)'),
-    (SOURCE.replace("https://x.org/f", "htp://x"), 'sources[0].url: "htp://x" is not an http(s) URL'),
-    (SOURCE.replace("https://x.org/f", "https:///p"), 'sources[0].url: "https:///p" is not an http(s) URL'),
-    ('[polling]\ninterval = "30x"', f'polling.interval: "30x" is not a duration {DURATIONS}'),
-    ('[polling]\ntimeout = "0s"', 'polling.timeout: "0s" must be longer than zero'),
-    (SOURCE + 'interval = "soon"', f'sources[0].interval: "soon" is not a duration {DURATIONS}'),
-    ('[polling]\nmax_body = "5 pc"', 'polling.max_body: "5 pc" is not a size (use e.g. "512KB", "5MB")'),
-    (WECOM + 'digest = "25:00"',
-     'subscribers[0].digest: "25:00" is not a time of day (use "HH:MM", e.g. "08:30", or "off")'),
-    ('[bot]\ntimezone = "Asia/Beijing"',
-     'bot.timezone: "Asia/Beijing" is not a known IANA time zone (e.g. "Asia/Shanghai")'),
-    ('[bot]\ntimezone = "Asia"', 'bot.timezone: "Asia" is not a known IANA time zone (e.g. "Asia/Shanghai")'),
-    ('[[subscribers]]\nid = "m"\nplatform = "wecom"\nwebhook = "${WECOM_KEY}"',
-     "subscribers[0].webhook: environment variable WECOM_KEY is not set"),
-    ('[staff]\nwecom = ["${BOSS}"]', "staff.wecom[0]: environment variable BOSS is not set"),
-    ('[bot]\nname = "${UNCLOSED"',
-     "bot.name: has a malformed ${...} reference (use ${NAME} or ${NAME:-default})"),
-    (SOURCE + SOURCE, 'sources[1].id: duplicate id "a" (first used at sources[0])'),
-    (WECOM + WECOM, 'subscribers[1].id: duplicate id "m" (first used at subscribers[0])'),
-    (HTML,
-     'sources[0].select: is required for type = "html": add [sources.select] with item, title, link'),
-    (HTML + '[sources.select]\nitem = "li"\ntitle = "a"',
-     "sources[0].select.link: is required"),
-    (SOURCE + '[sources.select]\nitem = "li"', 'sources[0].select: is only for type = "html"'),
-    (SOURCE + WECOM + 'sources = ["b"]', 'subscribers[0].sources[0]: unknown source "b"'),
-    (SOURCE + WECOM + 'sources = ["*", "aa"]',
-     'subscribers[0].sources[1]: unknown source "aa" (did you mean "a"?)'),
-    ('[server]\nport = "80"', "server.port: expected an integer, got string"),
-    ("[server]\nport = true", "server.port: expected an integer, got boolean"),
-    ("[server]\nport = 70000", "server.port: 70000 is out of range: must be between 1 and 65535"),
-    ("[polling]\nper_host = 0", "polling.per_host: 0 is out of range: must be at least 1"),
-    ("[polling]\ninterval = 30", "polling.interval: expected a string, got integer"),
-    (SOURCE + 'enabled = "yes"', "sources[0].enabled: expected a boolean, got string"),
-    (WECOM + "digest = 08:30:00", "subscribers[0].digest: expected a string, got time"),
-    (WECOM + 'include = "园区"', "subscribers[0].include: expected an array, got string"),
-    ('[staff]\nfeishu = ["ou_1", 2]', "staff.feishu[1]: expected a string, got integer"),
-    ('[sources]\nid = "a"', "sources: expected an array of tables ([[sources]]), got table"),
-    ('bot = "x"', "bot: expected a table, got string"),
-    (SOURCE.replace('"a"', '"A_1"'), 'sources[0].id: "A_1" is not a valid id (use only a-z, 0-9 and -)'),
-    (SOURCE.replace('id = "a"\n', ""), "sources[0].id: is required"),
-    (SOURCE.replace("feed", "rss"), 'sources[0].type: "rss" must be one of "feed", "html"'),
-    (SOURCE + 'encoding = "gbk-ish"',
-     'sources[0].encoding: "gbk-ish" is not a known text encoding (e.g. "gb18030", "utf-8")'),
-    ('[polling]\nfirst_fetch = "seeds"', 'polling.first_fetch: "seeds" must be one of "seed", "push" '
-                                         '(did you mean "seed"?)'),
-    (WECOM.replace("wecom", "wecon"), 'subscribers[0].platform: "wecon" must be one of "wecom", "dingtalk", '
-                                       '"feishu", "webhook", "console" (did you mean "wecom"?)'),
-    (WECOM.replace('webhook = "https://q.org/send?key=', 'hook = "'),
-     'subscribers[0].hook: unknown key (did you mean "webhook"?)'),
-    (WECOM + 'rate_limit = "fast"',
-     'subscribers[0].rate_limit: "fast" is not a rate limit (use e.g. "20/min", "5/s", "1000/h")'),
-    (WECOM + '[bot]\nstaff_alerts = "ops"', 'bot.staff_alerts: unknown subscriber "ops"'),
-    ('[chat.feishu]\napi_base = "feishu.cn"', 'chat.feishu.api_base: "feishu.cn" is not an http(s) URL'),
-    ('[chat.wecom]\nencoding_aes_key = "short"',
-     'chat.wecom.encoding_aes_key: "****" must be 43 characters long, not 5'),
-    ('[[answers]]\nkeywords = ["地址"]', "answers[0].text: is required"),
-    ('[[answers]]\nkeywords = []\ntext = "x"', "answers[0].keywords: must list at least one keyword"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[polling]\nintervall = "1h"', 'polling.intervall: unknown key (did you mean "interval"?)'),
+        ("[sever]", 'sever: unknown key (did you mean "server"?)'),
+        ('[chat.dingtlk]\napp_secret = ""', 'chat.dingtlk: unknown key (did you mean "dingtalk"?)'),
+        (SOURCE + "colour = 1", "sources[0].colour: unknown key"),
+        (
+            HTML + '[sources.select]\nitem = "li"\ntitle = "a"\nlink = "a@href"\nsumary = ""',
+            'sources[0].select.sumary: unknown key (did you mean "summary"?)',
+        ),
+        (SOURCE.replace("https://x.org/f", "htp://x"), 'sources[0].url: "htp://x" is not an http(s) URL'),
+        (
+            SOURCE.replace("https://x.org/f", "https:///p"),
+            'sources[0].url: "https:///p" is not an http(s) URL',
+        ),
+        ('[polling]\ninterval = "30x"', f'polling.interval: "30x" is not a duration {DURATIONS}'),
+        ('[polling]\ntimeout = "0s"', 'polling.timeout: "0s" must be longer than zero'),
+        (SOURCE + 'interval = "soon"', f'sources[0].interval: "soon" is not a duration {DURATIONS}'),
+        ('[polling]\nmax_body = "5 pc"', 'polling.max_body: "5 pc" is not a size (use e.g. "512KB", "5MB")'),
+        (
+            WECOM + 'digest = "25:00"',
+            'subscribers[0].digest: "25:00" is not a time of day (use "HH:MM", e.g. "08:30", or "off")',
+        ),
+        (
+            '[bot]\ntimezone = "Asia/Beijing"',
+            'bot.timezone: "Asia/Beijing" is not a known IANA time zone (e.g. "Asia/Shanghai")',
+        ),
+        (
+            '[bot]\ntimezone = "Asia"',
+            'bot.timezone: "Asia" is not a known IANA time zone (e.g. "Asia/Shanghai")',
+        ),
+        (
+            '[[subscribers]]\nid = "m"\nplatform = "wecom"\nwebhook = "${WECOM_KEY}"',
+            "subscribers[0].webhook: environment variable WECOM_KEY is not set",
+        ),
+        ('[staff]\nwecom = ["${BOSS}"]', "staff.wecom[0]: environment variable BOSS is not set"),
+        (
+            '[bot]\nname = "${UNCLOSED"',
+            "bot.name: has a malformed ${...} reference (use ${NAME} or ${NAME:-default})",
+        ),
+        (SOURCE + SOURCE, 'sources[1].id: duplicate id "a" (first used at sources[0])'),
+        (WECOM + WECOM, 'subscribers[1].id: duplicate id "m" (first used at subscribers[0])'),
+        (
+            HTML,
+            'sources[0].select: is required for type = "html": add [sources.select] with item, title, link',
+        ),
+        (HTML + '[sources.select]\nitem = "li"\ntitle = "a"', "sources[0].select.link: is required"),
+        (SOURCE + '[sources.select]\nitem = "li"', 'sources[0].select: is only for type = "html"'),
+        (SOURCE + WECOM + 'sources = ["b"]', 'subscribers[0].sources[0]: unknown source "b"'),
+        (
+            SOURCE + WECOM + 'sources = ["*", "aa"]',
+            'subscribers[0].sources[1]: unknown source "aa" (did you mean "a"?)',
+        ),
+        ('[server]\nport = "80"', "server.port: expected an integer, got string"),
+        ("[server]\nport = true", "server.port: expected an integer, got boolean"),
+        ("[server]\nport = 70000", "server.port: 70000 is out of range: must be between 1 and 65535"),
+        ("[polling]\nper_host = 0", "polling.per_host: 0 is out of range: must be at least 1"),
+        ("[polling]\ninterval = 30", "polling.interval: expected a string, got integer"),
+        (SOURCE + 'enabled = "yes"', "sources[0].enabled: expected a boolean, got string"),
+        (WECOM + "digest = 08:30:00", "subscribers[0].digest: expected a string, got time"),
+        (WECOM + 'include = "园区"', "subscribers[0].include: expected an array, got string"),
+        ('[staff]\nfeishu = ["ou_1", 2]', "staff.feishu[1]: expected a string, got integer"),
+        ('[sources]\nid = "a"', "sources: expected an array of tables ([[sources]]), got table"),
+        ('bot = "x"', "bot: expected a table, got string"),
+        (SOURCE.replace('"a"', '"A_1"'), 'sources[0].id: "A_1" is not a valid id (use only a-z, 0-9 and -)'),
+        (SOURCE.replace('id = "a"\n', ""), "sources[0].id: is required"),
+        (SOURCE.replace("feed", "rss"), 'sources[0].type: "rss" must be one of "feed", "html"'),
+        (
+            SOURCE + 'encoding = "gbk-ish"',
+            'sources[0].encoding: "gbk-ish" is not a known text encoding (e.g. "gb18030", "utf-8")',
+        ),
+        (
+            '[polling]\nfirst_fetch = "seeds"',
+            'polling.first_fetch: "seeds" must be one of "seed", "push" (did you mean "seed"?)',
+        ),
+        (
+            WECOM.replace("wecom", "wecon"),
+            'subscribers[0].platform: "wecon" must be one of "wecom", "dingtalk", '
+            '"feishu", "webhook", "console" (did you mean "wecom"?)',
+        ),
+        (
+            WECOM.replace('webhook = "https://q.org/send?key=', 'hook = "'),
+            'subscribers[0].hook: unknown key (did you mean "webhook"?)',
+        ),
+        (
+            WECOM + 'rate_limit = "fast"',
+            'subscribers[0].rate_limit: "fast" is not a rate limit (use e.g. "20/min", "5/s", "1000/h")',
+        ),
+        (WECOM + '[bot]\nstaff_alerts = "ops"', 'bot.staff_alerts: unknown subscriber "ops"'),
+        ('[chat.feishu]\napi_base = "feishu.cn"', 'chat.feishu.api_base: "feishu.cn" is not an http(s) URL'),
+        (
+            '[chat.wecom]\nencoding_aes_key = "short"',
+            'chat.wecom.encoding_aes_key: "****" must be 43 characters long, not 5',
+        ),
+        ('[[answers]]\nkeywords = ["地址"]', "answers[0].text: is required"),
+        ('[[answers]]\nkeywords = []\ntext = "x"', "answers[0].keywords: must list at least one keyword"),
+    ],
+)
 def test_each_problem_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
     assert problems(tmp_path, text) == [expected]
 
@@ -265,11 +316,14 @@ def test_secret_values_are_masked_in_problem_lines(tmp_path: Path) -> None:
     text = f'[[subscribers]]\nid = "m"\nplatform = "wecom"\nwebhook = "{bad}"\n'
     assert problems(tmp_path, text) == [
         'subscribers[0].webhook: "htp://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=69…aa"'
-        " is not an http(s) URL"]
+        " is not an http(s) URL"
+    ]
 
 
 def test_several_problems_are_reported_together(tmp_path: Path) -> None:
-    text = '[bot]\ntimezone = "Mars/Olympus"\n[server]\nport = 0\n' + SOURCE.replace("https://x.org/f", "ftp://x")
+    text = '[bot]\ntimezone = "Mars/Olympus"\n[server]\nport = 0\n' + SOURCE.replace(
+        "https://x.org/f", "ftp://x"
+    )
     assert problems(tmp_path, text) == [
         'bot.timezone: "Mars/Olympus" is not a known IANA time zone (e.g. "Asia/Shanghai")',
         "server.port: 0 is out of range: must be between 1 and 65535",
@@ -277,18 +331,22 @@ def test_several_problems_are_reported_together(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize(("value", "environ", "expected"), [
-    ("${X:-fallback}", {}, "fallback"),
-    ("${X:-}", {}, ""),
-    ("${X:-fallback}", {"X": "set"}, "set"),
-    ("${X:-fallback}", {"X": ""}, "fallback"),
-    ("${X}", {"X": ""}, ""),
-    ("a-${X}-${Y:-b}", {"X": "x"}, "a-x-b"),
-    ("price $5 and $$HOME", {}, "price $5 and $$HOME"),
-    ("$${X}", {"X": "x"}, "$${X}"),
-])
-def test_environment_interpolation(tmp_path: Path, value: str, environ: dict[str, str],
-                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "environ", "expected"),
+    [
+        ("${X:-fallback}", {}, "fallback"),
+        ("${X:-}", {}, ""),
+        ("${X:-fallback}", {"X": "set"}, "set"),
+        ("${X:-fallback}", {"X": ""}, "fallback"),
+        ("${X}", {"X": ""}, ""),
+        ("a-${X}-${Y:-b}", {"X": "x"}, "a-x-b"),
+        ("price $5 and $$HOME", {}, "price $5 and $$HOME"),
+        ("$${X}", {"X": "x"}, "$${X}"),
+    ],
+)
+def test_environment_interpolation(
+    tmp_path: Path, value: str, environ: dict[str, str], expected: str
+) -> None:
     config = load_config(write(tmp_path, f'[bot]\nname = "{value}"\n'), environ)
     assert config.bot.name == expected
 
@@ -309,10 +367,18 @@ def test_repr_hides_every_secret(tmp_path: Path) -> None:
 def test_secrets_lists_values_and_url_tokens(tmp_path: Path) -> None:
     secrets = load_config(write(tmp_path, FULL), ENVIRON).secrets()
     assert set(secrets) == {
-        ENVIRON["ADMIN"], ENVIRON["WECOM_URL"], WECOM_KEY, ENVIRON["DING_SECRET"],
-        "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef0123", "0123456789abcdef0123",
-        f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_TOKEN}", FEISHU_TOKEN,
-        "wecom-callback-token", ENVIRON["AES"], "feishu-app-secret-value", "feishu-verification-token",
+        ENVIRON["ADMIN"],
+        ENVIRON["WECOM_URL"],
+        WECOM_KEY,
+        ENVIRON["DING_SECRET"],
+        "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef0123",
+        "0123456789abcdef0123",
+        f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_TOKEN}",
+        FEISHU_TOKEN,
+        "wecom-callback-token",
+        ENVIRON["AES"],
+        "feishu-app-secret-value",
+        "feishu-verification-token",
     }
     assert len(secrets) == len(set(secrets))
 
@@ -332,29 +398,35 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert line.startswith("config.toml: line 3, column 12: invalid TOML: ")
 
 
-@pytest.mark.parametrize(("cli", "environ", "expected"), [
-    ("a.toml", {"PARKBOT_CONFIG": "b.toml"}, Path("a.toml")),
-    (None, {"PARKBOT_CONFIG": "b.toml"}, Path("b.toml")),
-    (None, {}, Path("config.toml")),
-])
+@pytest.mark.parametrize(
+    ("cli", "environ", "expected"),
+    [
+        ("a.toml", {"PARKBOT_CONFIG": "b.toml"}, Path("a.toml")),
+        (None, {"PARKBOT_CONFIG": "b.toml"}, Path("b.toml")),
+        (None, {}, Path("config.toml")),
+    ],
+)
 def test_find_config_path(cli: str | None, environ: dict[str, str], expected: Path) -> None:
     assert find_config_path(cli, environ) == expected
 
 
-@pytest.mark.parametrize(("parse", "text", "expected"), [
-    (parse_duration, "90s", timedelta(seconds=90)),
-    (parse_duration, "1d", timedelta(days=1)),
-    (parse_duration, "1h30m", timedelta(minutes=90)),
-    (parse_size, "100B", 100),
-    (parse_size, "512KB", 512 * 1024),
-    (parse_size, "1GB", 1 << 30),
-    (parse_time, "08:30", time(8, 30)),
-    (parse_time, "23:59", time(23, 59)),
-    (parse_time, "off", None),
-    (parse_rate_limit, "5/s", RateLimit(5, timedelta(seconds=1))),
-    (parse_rate_limit, "100/min", RateLimit(100, timedelta(minutes=1))),
-    (parse_rate_limit, "1000/h", RateLimit(1000, timedelta(hours=1))),
-    (parse_rate_limit, "20/1m", RateLimit(20, timedelta(minutes=1))),
-])
+@pytest.mark.parametrize(
+    ("parse", "text", "expected"),
+    [
+        (parse_duration, "90s", timedelta(seconds=90)),
+        (parse_duration, "1d", timedelta(days=1)),
+        (parse_duration, "1h30m", timedelta(minutes=90)),
+        (parse_size, "100B", 100),
+        (parse_size, "512KB", 512 * 1024),
+        (parse_size, "1GB", 1 << 30),
+        (parse_time, "08:30", time(8, 30)),
+        (parse_time, "23:59", time(23, 59)),
+        (parse_time, "off", None),
+        (parse_rate_limit, "5/s", RateLimit(5, timedelta(seconds=1))),
+        (parse_rate_limit, "100/min", RateLimit(100, timedelta(minutes=1))),
+        (parse_rate_limit, "1000/h", RateLimit(1000, timedelta(hours=1))),
+        (parse_rate_limit, "20/1m", RateLimit(20, timedelta(minutes=1))),
+    ],
+)
 def test_value_parsers(parse: object, text: str, expected: object) -> None:
     assert parse(text) == expected  # type: ignore[operator]

@@ -11,24 +11,45 @@ FEISHU_TOKEN = "2d9f6c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
 LogCapture = pytest.LogCaptureFixture
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    (f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}",
-     "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=69…aa"),
-    (f"https://oapi.dingtalk.com/robot/send?access_token={DINGTALK_TOKEN}",
-     "https://oapi.dingtalk.com/robot/send?access_token=8f…e8"),
-    (f"https://oapi.dingtalk.com/robot/send?access_token={DINGTALK_TOKEN}&timestamp=1577262236757"
-     "&sign=hmPWwU%2B7lVdm3ZZz0r9tSfx0L4Q26jWOZr9%2BGs6EZQM%3D",
-     "https://oapi.dingtalk.com/robot/send?access_token=8f…e8&timestamp=15…57&sign=hm…M="),
-    (f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_TOKEN}",
-     "https://open.feishu.cn/open-apis/bot/v2/hook/2d…5f"),
-    ("https://open.larksuite.com/open-apis/bot/v2/hook/short", "https://open.larksuite.com/open-apis/bot/v2/hook/****"),
-    ("http://127.0.0.1:8080/robot/send?access_token=abc", "http://127.0.0.1:8080/robot/send?access_token=****"),
-    ("https://hooks.example.com/services/T0123/B0456/XyZabcdefGHIJklmnop",
-     "https://hooks.example.com/services/T0123/B0456/Xy…op"),
-    ("https://user:hunter2hunter2@example.com/customize-robot-security-settings",
-     "https://user:****@example.com/customize-robot-security-settings"),
-    ("https://example.com/feed.xml", "https://example.com/feed.xml"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=69…aa",
+        ),
+        (
+            f"https://oapi.dingtalk.com/robot/send?access_token={DINGTALK_TOKEN}",
+            "https://oapi.dingtalk.com/robot/send?access_token=8f…e8",
+        ),
+        (
+            f"https://oapi.dingtalk.com/robot/send?access_token={DINGTALK_TOKEN}&timestamp=1577262236757"
+            "&sign=hmPWwU%2B7lVdm3ZZz0r9tSfx0L4Q26jWOZr9%2BGs6EZQM%3D",
+            "https://oapi.dingtalk.com/robot/send?access_token=8f…e8&timestamp=15…57&sign=hm…M=",
+        ),
+        (
+            f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_TOKEN}",
+            "https://open.feishu.cn/open-apis/bot/v2/hook/2d…5f",
+        ),
+        (
+            "https://open.larksuite.com/open-apis/bot/v2/hook/short",
+            "https://open.larksuite.com/open-apis/bot/v2/hook/****",
+        ),
+        (
+            "http://127.0.0.1:8080/robot/send?access_token=abc",
+            "http://127.0.0.1:8080/robot/send?access_token=****",
+        ),
+        (
+            "https://hooks.example.com/services/T0123/B0456/XyZabcdefGHIJklmnop",
+            "https://hooks.example.com/services/T0123/B0456/Xy…op",
+        ),
+        (
+            "https://user:hunter2hunter2@example.com/customize-robot-security-settings",
+            "https://user:****@example.com/customize-robot-security-settings",
+        ),
+        ("https://example.com/feed.xml", "https://example.com/feed.xml"),
+    ],
+)
 def test_mask_url_on_real_shapes(url: str, expected: str) -> None:
     assert mask_url(url) == expected
 
@@ -39,14 +60,19 @@ def test_url_secrets_are_what_mask_url_hides() -> None:
     assert url_secrets(f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_TOKEN}") == (FEISHU_TOKEN,)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("", ""),
-    ("SEC123", "****"),
-    ("eleven-char", "****"),
-    ("SECd1e2f3a4b5c6", "SE…c6"),
-    (f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}",
-     "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=69…aa"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", ""),
+        ("SEC123", "****"),
+        ("eleven-char", "****"),
+        ("SECd1e2f3a4b5c6", "SE…c6"),
+        (
+            f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=69…aa",
+        ),
+    ],
+)
 def test_secret_shows_only_a_mask(value: str, expected: str) -> None:
     secret = Secret(value)
     assert secret.masked() == str(secret) == repr(secret) == f"{secret}" == expected

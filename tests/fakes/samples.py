@@ -100,7 +100,14 @@ CHENZHOU = SampleItem(
 
 # Newest first, as list pages show them.
 ITEMS: tuple[SampleItem, ...] = (
-    YONGZHOU, CHANGSHA, XIANGTAN, YUEYANG, MARKDOWN_HOSTILE, LONG_TITLE, LIUYANG, CHENZHOU,
+    YONGZHOU,
+    CHANGSHA,
+    XIANGTAN,
+    YUEYANG,
+    MARKDOWN_HOSTILE,
+    LONG_TITLE,
+    LIUYANG,
+    CHENZHOU,
 )
 
 
@@ -123,7 +130,7 @@ def rss20(
     """Render RSS 2.0 with guid and RFC 822 pubDate (+0800); `declared` overrides the XML declaration."""
     entries = "".join(
         f"<item><title>{_x(item.title)}</title><link>{item.url(base)}</link>"
-        f"<guid isPermaLink=\"true\">{item.url(base)}</guid>"
+        f'<guid isPermaLink="true">{item.url(base)}</guid>'
         f"<pubDate>{format_datetime(item.published)}</pubDate>"
         f"<description>{_x(item.summary)}</description></item>\n"
         for item in items
@@ -229,21 +236,21 @@ def _list_entry(index: int, item: SampleItem, host: str, truncate: int | None) -
     shown = _x(text).replace(" ", "&nbsp;")
     return (
         f'    <li><a href="{href}" title="{_x(item.title)}" target="_blank">\n'
-        f"        {shown}\n      </a><span class=\"date\">{date}</span></li>\n"
+        f'        {shown}\n      </a><span class="date">{date}</span></li>\n'
     )
 
 
 def _list_page(items: Sequence[SampleItem], meta: str, host: str, truncate: int | None) -> str:
     entries = "".join(_list_entry(i, item, host, truncate) for i, item in enumerate(items))
     return (
-        "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\">\n<html>\n<head>\n"
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN">\n<html>\n<head>\n'
         f"{meta}\n<title>园区快讯_湖南省开发区协会</title>\n</head>\n<body>\n"
         '<div class="nav"><ul class="menu"><li><a href="/">首页</a></li>'
         '<li><a href="/news/">园区快讯</a></li><li><a href="/about/">协会简介</a></li></ul></div>\n'
         '<div class="main"><div class="position">当前位置：<a href="/">首页</a> &gt; 园区快讯</div>\n'
         f'  <ul class="news-list">\n{entries}  </ul>\n'
         '  <div class="pages"><a href="list_1.html">首页</a> <a href="list_2.html">下一页</a></div>\n'
-        "</div>\n<div class=\"footer\">版权所有：湖南省开发区协会 湘ICP备00000000号</div>\n</body>\n</html>\n"
+        '</div>\n<div class="footer">版权所有：湖南省开发区协会 湘ICP备00000000号</div>\n</body>\n</html>\n'
     )
 
 

@@ -53,8 +53,11 @@ async def test_if_none_match_gives_304_and_is_recorded(news_site: NewsSite, clie
 
 @pytest.mark.parametrize(
     ("since", "status"),
-    [(DEFAULT_LAST_MODIFIED, 304), (DEFAULT_LAST_MODIFIED + timedelta(days=1), 304),
-     (DEFAULT_LAST_MODIFIED - timedelta(seconds=1), 200)],
+    [
+        (DEFAULT_LAST_MODIFIED, 304),
+        (DEFAULT_LAST_MODIFIED + timedelta(days=1), 304),
+        (DEFAULT_LAST_MODIFIED - timedelta(seconds=1), 200),
+    ],
 )
 async def test_if_modified_since(
     news_site: NewsSite, client: TestClient, since: datetime, status: int
