@@ -64,3 +64,58 @@ def _state(row: sqlite3.Row) -> SourceState:
         item_count=row["item_count"],
         newest_item_at=from_db(row["newest_item_at"]),
     )
+
+
+async def sources_due(db: Database, now: datetime, limit: int = 1000) -> list[str]:
+    """Return the ids of sources whose next poll time has come (never-polled ones first)."""
+    rows = await db.fetchall(
+        "SELECT id FROM sources WHERE next_poll_at IS NULL OR next_poll_at <= ?"
+        " ORDER BY next_poll_at IS NOT NULL, next_poll_at LIMIT ?",
+        (to_db(now), limit),
+    )
+    return [row["id"] for row in rows]
+
+
+async def record_poll_success(
+    db: Database,
+    source_id: str,
+    *,
+    status: str,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str | None,
+    now: datetime,
+    next_poll_at: datetime,
+) -> None:
+    """Store a successful poll: new validators, errors reset, the next poll time, seeded from now on."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE sources SET last_status = ?, etag = ?, last_modified = ?, body_hash = ?,"
+            " last_polled_at = ?, last_success_at = ?, error_count = 0, last_error = NULL,"
+            " empty_polls = 0, next_poll_at = ?, seeded_at = coalesce(seeded_at, ?) WHERE id = ?",
+            (
+                status,
+                etag,
+                last_modified,
+                body_hash,
+                to_db(now),
+                to_db(now),
+                to_db(next_poll_at),
+                to_db(now),
+                source_id,
+            ),
+        )
+
+
+async def record_poll_failure(
+    db: Database, source_id: str, *, error: str, empty: bool, now: datetime, next_poll_at: datetime
+) -> SourceState:
+    """Store a failed poll (empty: the item selector matched nothing) and return the updated state."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE sources SET last_status = 'error', last_polled_at = ?, last_error = ?,"
+            " last_error_at = ?, error_count = error_count + 1,"
+            " empty_polls = CASE WHEN ? THEN empty_polls + 1 ELSE 0 END, next_poll_at = ? WHERE id = ?",
+            (to_db(now), error, to_db(now), empty, to_db(next_poll_at), source_id),
+        )
+    return await source_by_id(db, source_id)
