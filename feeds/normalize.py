@@ -17,6 +17,7 @@ _WHITESPACE = re.compile(r"\s+")
 # so that a Chinese phrase split by <b>…</b> stays one phrase.
 _BLOCK_TAG = re.compile(r"<(?:br|p|div|li|tr|td|h[1-6])\b[^<>]*>|</(?:p|div|li|tr|td|h[1-6])>", re.I)
 _TAG = re.compile(r"<[^<>]*>")
+_INVISIBLE = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.I | re.S)
 SUMMARY_MAX_CHARS = 500
 
 
@@ -52,7 +53,12 @@ def clean_text(text: str | None) -> str:
     return _WHITESPACE.sub(" ", html.unescape(text).replace("\u3000", " ")).strip()
 
 
+def html_text(fragment: str | None) -> str:
+    """Return the visible text of an HTML fragment: scripts and styles dropped, whitespace cleaned."""
+    return clean_text(_TAG.sub("", _BLOCK_TAG.sub(" ", _INVISIBLE.sub("", fragment or ""))))
+
+
 def plain_summary(fragment: str | None, limit: int = SUMMARY_MAX_CHARS) -> str:
     """Turn an HTML summary into short plain text."""
-    text = clean_text(_TAG.sub("", _BLOCK_TAG.sub(" ", fragment or "")))
+    text = html_text(fragment)
     return text if len(text) <= limit else text[: limit - 1] + "…"
