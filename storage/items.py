@@ -18,6 +18,7 @@ from storage.times import from_db, to_db
 _NEWEST = "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC"
 # The trigram tokenizer needs three characters; shorter terms are matched with LIKE.
 _TRIGRAM = 3
+_BATCH = 500  # uids per IN (...) query, well under SQLite's variable limit
 
 
 def content_hash(title: str, summary: str) -> str:
@@ -35,17 +36,8 @@ class InsertOutcome:
 
 async def unseen_uids(db: Database, source_id: str, uids: Iterable[str]) -> set[str]:
     """Return the uids this source has never had, including items already removed by retention."""
-    wanted = set(uids)
-    seen: set[str] = set()
-    batch = list(wanted)
-    for start in range(0, len(batch), 500):
-        chunk = batch[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = await db.fetchall(
-            f"SELECT uid FROM seen_uids WHERE source_id = ? AND uid IN ({marks})", (source_id, *chunk)
-        )
-        seen.update(row["uid"] for row in rows)
-    return wanted - seen
+    wanted = list(dict.fromkeys(uids))
+    return set(wanted) - await _seen(db.conn, source_id, wanted)
 
 
 async def insert_new_items(
@@ -54,70 +46,94 @@ async def insert_new_items(
     items: Sequence[tuple[ParsedItem, PushState]],
     fetched_at: datetime,
 ) -> InsertOutcome:
-    """Store never-seen items (oldest first) and update edited ones; return the new rows."""
-    new: list[StoredItem] = []
-    updated = 0
+    """Store never-seen items (in the order given) and update edited ones; return the new rows."""
+    at = to_db(fetched_at)
     async with db.transaction() as conn:
+        seen = await _seen(conn, source_id, [item.uid for item, _ in items])
+        fresh: dict[str, tuple[ParsedItem, PushState]] = {}
         for item, state in items:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO seen_uids (source_id, uid, first_seen_at) VALUES (?, ?, ?)",
-                (source_id, item.uid, to_db(fetched_at)),
-            )
-            if cursor.rowcount:
-                new.append(await _insert(conn, source_id, item, state, fetched_at))
-            else:
-                updated += await _update_if_edited(conn, source_id, item, fetched_at)
-    return InsertOutcome(tuple(new), updated)
-
-
-async def _insert(
-    conn: aiosqlite.Connection, source_id: str, item: ParsedItem, state: PushState, at: datetime
-) -> StoredItem:
-    cursor = await conn.execute(
-        "INSERT INTO items (source_id, uid, link, title, summary, published_at, fetched_at,"
-        " content_hash, push_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
+            if item.uid not in seen:
+                fresh.setdefault(item.uid, (item, state))
+        # A few statements per batch rather than per item: each aiosqlite call is a thread round trip.
+        await conn.executemany(
+            "INSERT INTO seen_uids (source_id, uid, first_seen_at) VALUES (?, ?, ?)",
+            [(source_id, uid, at) for uid in fresh],
+        )
+        await conn.executemany(
+            "INSERT INTO items (source_id, uid, link, title, summary, published_at, fetched_at,"
+            " content_hash, push_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_row(source_id, item, state, at) for item, state in fresh.values()],
+        )
+        ids = await _ids(conn, source_id, list(fresh))
+        updated = await _update_edited(conn, source_id, [item for item, _ in items if item.uid in seen], at)
+    new = tuple(
+        StoredItem(
+            ids[item.uid],
             source_id,
             item.uid,
             item.url,
             item.title,
             item.summary,
-            to_db(item.published_at),
-            to_db(at),
-            content_hash(item.title, item.summary),
-            state.value,
-        ),
+            item.published_at,
+            fetched_at,
+            state,
+        )
+        for item, state in fresh.values()
     )
-    return StoredItem(
-        cursor.lastrowid,
+    return InsertOutcome(new, updated)
+
+
+def _row(source_id: str, item: ParsedItem, state: PushState, at: str) -> tuple[object, ...]:
+    return (
         source_id,
         item.uid,
         item.url,
         item.title,
         item.summary,
-        item.published_at,
+        to_db(item.published_at),
         at,
-        state,
+        content_hash(item.title, item.summary),
+        state.value,
     )
 
 
-async def _update_if_edited(
-    conn: aiosqlite.Connection, source_id: str, item: ParsedItem, at: datetime
+async def _seen(conn: aiosqlite.Connection, source_id: str, uids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(uids), _BATCH):
+        chunk = uids[start : start + _BATCH]
+        marks = ",".join("?" * len(chunk))
+        rows = await conn.execute_fetchall(
+            f"SELECT uid FROM seen_uids WHERE source_id = ? AND uid IN ({marks})", (source_id, *chunk)
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
+async def _ids(conn: aiosqlite.Connection, source_id: str, uids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(uids), _BATCH):
+        chunk = uids[start : start + _BATCH]
+        marks = ",".join("?" * len(chunk))
+        rows = await conn.execute_fetchall(
+            f"SELECT uid, id FROM items WHERE source_id = ? AND uid IN ({marks})", (source_id, *chunk)
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
+
+
+async def _update_edited(
+    conn: aiosqlite.Connection, source_id: str, items: Sequence[ParsedItem], at: str
 ) -> int:
     """An edited title or summary replaces the stored one; it is never announced again."""
-    cursor = await conn.execute(
+    if not items:
+        return 0
+    cursor = await conn.executemany(
         "UPDATE items SET title = ?, summary = ?, link = ?, content_hash = ?, updated_at = ?"
         " WHERE source_id = ? AND uid = ? AND content_hash != ?",
-        (
-            item.title,
-            item.summary,
-            item.url,
-            (digest := content_hash(item.title, item.summary)),
-            to_db(at),
-            source_id,
-            item.uid,
-            digest,
-        ),
+        [
+            (i.title, i.summary, i.url, (h := content_hash(i.title, i.summary)), at, source_id, i.uid, h)
+            for i in items
+        ],
     )
     return cursor.rowcount
 

@@ -37,9 +37,10 @@ async def all_sources(db: Database) -> list[SourceState]:
     return [_state(row) for row in await db.fetchall(_SELECT + " ORDER BY s.id")]
 
 
-async def source_by_id(db: Database, source_id: str) -> SourceState:
-    """Return one source's state or raise NotFound."""
-    row = await db.fetchone(_SELECT + " WHERE s.id = ?", (source_id,))
+async def source_by_id(db: Database, source_id: str, *, with_counts: bool = True) -> SourceState:
+    """Return one source's state or raise NotFound; without counts it skips the items subqueries."""
+    select = _SELECT if with_counts else "SELECT s.*, 0 AS item_count, NULL AS newest_item_at FROM sources s"
+    row = await db.fetchone(select + " WHERE s.id = ?", (source_id,))
     if row is None:
         raise NotFound(f"no source {source_id!r}")
     return _state(row)
