@@ -1,0 +1,26 @@
+"""Every piece of Chinese text that parkbot sends to a chat, in one place."""
+
+from __future__ import annotations
+
+
+def source_failing(name: str, count: int, error: str) -> str:
+    """Staff alert: a source has failed many polls in a row."""
+    return (
+        f"【parkbot】来源「{name}」已连续 {count} 次抓取失败：{error}。请确认网址能否访问，或暂时停用该来源。"
+    )
+
+
+def source_matches_nothing(name: str, selector: str, count: int) -> str:
+    """Staff alert: an HTML source's item selector found nothing several times (the site changed)."""
+    return (
+        f"【parkbot】来源「{name}」的列表选择器 {selector} 已连续 {count} 次没有匹配到任何条目，"
+        "网站可能改版了，请更新 config.toml 中该来源的 [sources.select]。"
+    )
+
+
+def source_redesigned(name: str, new: int, total: int) -> str:
+    """Staff alert: one poll found most items new, which usually means every link changed."""
+    return (
+        f"【parkbot】来源「{name}」本次抓取发现 {new}/{total} 条新条目，疑似网站改版导致链接全部变化。"
+        "这些条目已保存，但不会即时推送；请核对后再决定是否转发。"
+    )
