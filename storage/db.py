@@ -34,6 +34,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._closed = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -58,7 +59,10 @@ class Database:
             return await cursor.fetchone()
 
     async def close(self) -> None:
-        """Checkpoint the WAL and close the connection."""
+        """Let SQLite optimize, then close the connection (closing twice is harmless)."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             await self.conn.execute("PRAGMA optimize")
         finally:

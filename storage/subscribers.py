@@ -36,3 +36,23 @@ async def all_subscribers(db: Database) -> list[SubscriberState]:
         )
         for row in rows
     ]
+
+
+async def mark_subscriber_failing(db: Database, subscriber_id: str, reason: str, now: datetime) -> bool:
+    """Stop sending to the subscriber; return True when it was healthy before (so staff are alerted once)."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE subscribers SET health = 'failing', failing_reason = ?, failing_since = ?"
+            " WHERE id = ? AND health = 'ok'",
+            (reason, to_db(now), subscriber_id),
+        )
+    return cursor.rowcount == 1
+
+
+async def mark_subscriber_healthy(db: Database, subscriber_id: str) -> None:
+    """Let the subscriber's messages be sent again."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE subscribers SET health = 'ok', failing_reason = NULL, failing_since = NULL WHERE id = ?",
+            (subscriber_id,),
+        )
