@@ -87,6 +87,7 @@ _KEYS = {
         "exclude",
         "chat_id",
         "rate_limit",
+        "format",
     ),
     "chat": ("dingtalk", "wecom", "feishu", "webhook"),
     "dingtalk": ("app_secret",),
@@ -269,6 +270,8 @@ def _read_subscriber(table: Table, base: Path, source_ids: set[str]) -> Subscrib
         exclude=tuple(word for word in table.strings("exclude") if word.strip()),
         chat_id=table.string("chat_id", ""),
         rate_limit=table.string("rate_limit", None, parse=parse_rate_limit),
+        # WeChat users in a WeCom group see no markdown: such groups want plain text.
+        format=table.string("format", "markdown", parse=one_of("markdown", "text")),
     )
 
 

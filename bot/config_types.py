@@ -81,6 +81,7 @@ class SubscriberConfig:
     exclude: tuple[str, ...]
     chat_id: str
     rate_limit: RateLimit | None
+    format: str = "markdown"  # markdown | text (WeCom groups with WeChat members see no markdown)
 
     def wants(self, source_id: str) -> bool:
         """Tell whether this subscriber follows a source ("*" follows all)."""

@@ -24,3 +24,11 @@ def source_redesigned(name: str, new: int, total: int) -> str:
         f"【parkbot】来源「{name}」本次抓取发现 {new}/{total} 条新条目，疑似网站改版导致链接全部变化。"
         "这些条目已保存，但不会即时推送；请核对后再决定是否转发。"
     )
+
+
+def subscriber_failing(name: str, error: str) -> str:
+    """Staff alert: a robot refused a message for good (bad key, robot removed, bad signature)."""
+    return (
+        f"【parkbot】订阅「{name}」的机器人拒绝了消息：{error}。消息已保留，未再发送；"
+        "修正 config.toml 中的地址或密钥后，运行 parkbot outbox --retry-dead 重新发送。"
+    )

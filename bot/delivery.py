@@ -1,0 +1,200 @@
+"""Delivery: every message goes through the outbox, then out within each robot's rate limit, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from types import ModuleType
+
+import aiohttp
+
+from bot import messages
+from bot.config import SubscriberConfig
+from bot.platforms import PLATFORMS
+from bot.platforms.errors import PushError
+from bot.platforms.message import Message
+from bot.ratelimit import RateLimiters
+from bot.redact import RedactingFilter
+from storage.alerts import raise_alert
+from storage.db import Database
+from storage.outbox import (
+    OutboxMessage,
+    due_messages,
+    enqueue_messages,
+    mark_dead,
+    mark_retry,
+    mark_sending,
+    mark_sent,
+    sends_since,
+)
+from storage.subscribers import mark_subscriber_failing
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=24)
+SEND_TIMEOUT = 15.0
+
+
+def retry_delay(attempts: int, rng: random.Random) -> timedelta:
+    """Return the wait before the next try: 30 s doubling to 1 h, with ±20% jitter."""
+    base = min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
+    return base * rng.uniform(0.8, 1.2)
+
+
+def render_message(subscriber: SubscriberConfig, message: Message, tz: tzinfo) -> list[str]:
+    """Render a message for the subscriber's platform; payloads as the JSON the outbox stores."""
+    module = PLATFORMS[subscriber.platform]
+    payloads = module.render(message, tz, style=subscriber.format)
+    return [json.dumps(p, ensure_ascii=False) for p in payloads]
+
+
+class Deliverer:
+    """Writes messages to the outbox and drains it: in order per subscriber, within rate limits."""
+
+    def __init__(
+        self,
+        db: Database,
+        session: aiohttp.ClientSession,
+        subscribers: Mapping[str, SubscriberConfig],
+        tz: tzinfo,
+        *,
+        staff_alerts: str | None = None,
+        redactor: RedactingFilter | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        concurrency: int = 50,
+    ) -> None:
+        self.db, self.session, self.subscribers, self.tz = db, session, dict(subscribers), tz
+        self.staff_alerts = staff_alerts
+        self.redactor = redactor or RedactingFilter(())
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.limiters = RateLimiters()
+        self._gate = asyncio.Semaphore(concurrency)
+        self._in_flight: set[int] = set()  # a message being sent is still its subscriber's due head
+
+    async def enqueue(self, subscriber: SubscriberConfig, message: Message) -> list[int]:
+        """Render the message and write it to the outbox; nothing is sent before it is stored."""
+        payloads = render_message(subscriber, message, self.tz)
+        return await enqueue_messages(
+            self.db, subscriber.id, message.kind, subscriber.platform, payloads, self.clock()
+        )
+
+    async def alert_staff(self, text: str) -> None:
+        """Queue an operational alert to the staff subscriber, if one is configured."""
+        staff = self.subscribers.get(self.staff_alerts or "")
+        if staff is None:
+            log.warning("staff alert (no staff_alerts subscriber): %s", self.redactor.redact(text))
+            return
+        await self.enqueue(staff, Message("alert", "parkbot 告警", text=text))
+
+    async def restore_rate_limits(self) -> None:
+        """After a restart, count the sends of the last hour so the limits hold across it."""
+        now = self.clock()
+        recent: dict[str, list[datetime]] = {}
+        for subscriber_id, sent_at in await sends_since(self.db, now - timedelta(hours=1)):
+            recent.setdefault(subscriber_id, []).append(sent_at)
+        for subscriber_id, times in recent.items():
+            subscriber = self.subscribers.get(subscriber_id)
+            if subscriber is not None:
+                self.limiters.seed(*self._robot(subscriber), times)
+
+    async def deliver_due(self) -> int:
+        """Send each subscriber's next due message whose robot is free now; return how many went out."""
+        now = self.clock()
+        sends = []
+        for message in await due_messages(self.db, now):
+            subscriber = self.subscribers.get(message.subscriber_id)
+            if subscriber is None or message.id in self._in_flight:
+                continue  # removed from config: its messages wait until it comes back
+            limiter = self.limiters.get(*self._robot(subscriber))
+            if limiter.next_free(now) > now:
+                continue
+            limiter.record(now)
+            sends.append(self._send(subscriber, message, now))
+        results = await asyncio.gather(*sends)
+        return sum(results)
+
+    async def next_wake(self) -> datetime | None:
+        """Return when deliver_due may next have work (earliest due message or free robot)."""
+        now = self.clock()
+        times = []
+        for message in await due_messages(self.db, now + timedelta(days=1)):
+            subscriber = self.subscribers.get(message.subscriber_id)
+            if subscriber is not None:
+                free = self.limiters.get(*self._robot(subscriber)).next_free(now)
+                times.append(max(message.next_attempt_at, free))
+        return min(times, default=None)
+
+    def _robot(self, subscriber: SubscriberConfig) -> tuple[str, tuple]:
+        limits = (
+            (subscriber.rate_limit,) if subscriber.rate_limit else PLATFORMS[subscriber.platform].RATE_LIMITS
+        )
+        return subscriber.webhook.reveal(), limits
+
+    async def _send(self, subscriber: SubscriberConfig, message: OutboxMessage, now: datetime) -> bool:
+        module = PLATFORMS[subscriber.platform]
+        self._in_flight.add(message.id)
+        try:
+            async with self._gate:
+                return await self._attempt(module, subscriber, message, now)
+        finally:
+            self._in_flight.discard(message.id)
+
+    async def _attempt(
+        self, module: ModuleType, subscriber: SubscriberConfig, message: OutboxMessage, now: datetime
+    ) -> bool:
+        await mark_sending(self.db, message.id, now)
+        try:
+            await module.send(
+                self.session,
+                subscriber.webhook.reveal(),
+                json.loads(message.payload),
+                secret=subscriber.secret.reveal(),
+                now=now,
+                timeout=SEND_TIMEOUT,
+            )
+        except PushError as exc:
+            await self._failed(subscriber, message, exc, now)
+            return False
+        await mark_sent(self.db, message.id, self.clock())
+        log.info("sent subscriber_id=%s message_id=%d kind=%s part=%d/%d", subscriber.id, message.id,
+                 message.kind, message.part, message.parts)  # fmt: skip
+        return True
+
+    async def _failed(
+        self, subscriber: SubscriberConfig, message: OutboxMessage, exc: PushError, now: datetime
+    ) -> None:
+        error = self.redactor.redact(str(exc))
+        log.warning(
+            "send failed subscriber_id=%s message_id=%d permanent=%s error=%s",
+            subscriber.id,
+            message.id,
+            exc.permanent,
+            error,
+        )
+        if exc.permanent:
+            await mark_dead(self.db, message.id, error)
+            await self._subscriber_failing(subscriber, error, now)
+        elif now - message.created_at >= GIVE_UP_AFTER:
+            await mark_dead(self.db, message.id, f"gave up after 24 h: {error}")
+        else:
+            wait = max(retry_delay(message.attempts + 1, self.rng), exc.retry_after or timedelta(0))
+            if exc.retry_after:  # the platform penalised the robot: nothing else goes to it either
+                self.limiters.get(*self._robot(subscriber)).lock(now + exc.retry_after)
+            await mark_retry(self.db, message.id, error, now + wait)
+
+    async def _subscriber_failing(self, subscriber: SubscriberConfig, error: str, now: datetime) -> None:
+        if not await mark_subscriber_failing(self.db, subscriber.id, error, now):
+            return
+        text = messages.subscriber_failing(subscriber.name, error)
+        if await raise_alert(self.db, f"subscriber-failing:{subscriber.id}", text, now) and (
+            subscriber.id != self.staff_alerts
+        ):
+            await self.alert_staff(text)
