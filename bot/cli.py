@@ -14,6 +14,7 @@ from pathlib import Path
 from bot import commands
 from bot.config import ConfigError, find_config_path, load_config
 from bot.errors import UsageError
+from bot.outbox_command import run_outbox
 from bot.poll_command import run_poll
 from storage.errors import StorageError
 
@@ -45,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     poll = sub.add_parser("poll", parents=[config_flag], help="poll sources now, once")
     poll.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     poll.add_argument("--json", action="store_true", help="print JSON")
+    outbox = sub.add_parser("outbox", parents=[config_flag], help="messages waiting, dead, per subscriber")
+    outbox.add_argument("--retry-dead", action="store_true", help="requeue dead messages (after a fix)")
+    outbox.add_argument("--subscriber", metavar="ID", help="only this subscriber")
+    outbox.add_argument("--json", action="store_true", help="print JSON")
     backup = sub.add_parser("backup", parents=[config_flag], help="write a consistent copy of the database")
     backup.add_argument("path", type=Path, metavar="PATH")
     return parser
@@ -64,6 +69,11 @@ async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
             return listing, EXIT_OK
         case "backup":
             return await commands.run_backup(config, args.path), EXIT_OK
+        case "outbox":
+            shown = await run_outbox(
+                config, now, retry=args.retry_dead, subscriber=args.subscriber, as_json=args.json
+            )
+            return shown, EXIT_OK
         case "poll":
             return await run_poll(config, wanted=args.source, as_json=args.json)
     raise UsageError(f"unknown command {args.command!r}")

@@ -59,6 +59,12 @@ async def run_check(config: Config, now: datetime) -> str:
             [_subscriber_row(s, health[s.id].health) for s in config.subscribers],
         ),
     ]
+    failing = [
+        s for s in health.values() if s.health == "failing" and s.id in {c.id for c in config.subscribers}
+    ]
+    if failing:
+        lines += ["", "failing subscribers (fix, then: parkbot outbox --retry-dead):"]
+        lines += [f"  {s.id}: {s.failing_reason}" for s in failing]
     return "\n".join(lines)
 
 
