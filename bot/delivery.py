@@ -29,6 +29,7 @@ from storage.outbox import (
     mark_retry,
     mark_sending,
     mark_sent,
+    requeue_in_flight,
     sends_since,
 )
 from storage.subscribers import mark_subscriber_failing
@@ -94,8 +95,15 @@ class Deliverer:
             return
         await self.enqueue(staff, Message("alert", "parkbot 告警", text=text))
 
+    async def recover(self) -> int:
+        """At start-up: requeue messages that were in flight when the process stopped (at least once)
+        and count recent sends so rate limits hold across the restart; return how many were requeued."""
+        requeued = await requeue_in_flight(self.db)
+        await self.restore_rate_limits()
+        return requeued
+
     async def restore_rate_limits(self) -> None:
-        """After a restart, count the sends of the last hour so the limits hold across it."""
+        """Count the sends of the last hour so the limits hold across a restart."""
         now = self.clock()
         recent: dict[str, list[datetime]] = {}
         for subscriber_id, sent_at in await sends_since(self.db, now - timedelta(hours=1)):

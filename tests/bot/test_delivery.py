@@ -17,7 +17,7 @@ from bot.platforms.message import Entry, Message
 from bot.redact import RedactingFilter, Secret
 from storage.alerts import open_alerts
 from storage.db import connect
-from storage.outbox import dead_messages, mark_sending, outbox_counts, requeue_in_flight
+from storage.outbox import dead_messages, mark_sending, outbox_counts
 from storage.subscribers import all_subscribers, sync_subscribers
 from tests.fakes.chat_platforms import FakeDingTalk, FakeFeishu, FakeWeCom, ManualClock, max_in_window
 
@@ -157,8 +157,8 @@ async def test_outbox_survives_a_restart_mid_send(rig, tmp_path):
     await mark_sending(rig.db, message_id, START)  # the process died during this send
     await rig.db.close()
     rig.db = await connect(rig.db.path)
-    assert await requeue_in_flight(rig.db) == 1
     rig.deliverer.db = rig.db
+    assert await rig.deliverer.recover() == 1
     try:
         await rig.drain()
     finally:
@@ -233,3 +233,20 @@ async def test_signed_webhook_subscriber(db, aiohttp_server, tmp_path):
     [body] = fake.received
     assert body["kind"] == "digest" and len(body["items"]) == 2
     assert fake.attempts[1]["time"] - fake.attempts[0]["time"] >= timedelta(seconds=30)  # its Retry-After
+
+
+async def test_rate_limits_hold_across_a_restart(rig):
+    for n in range(25):
+        await rig.deliverer.enqueue(rig.member, Message("reply", f"第{n}条", text="五好园区"))
+    for _ in range(30):
+        await rig.deliverer.deliver_due()
+    sent_before = len(rig.accepted())
+    restarted = Deliverer(rig.db, rig.deliverer.session, rig.deliverer.subscribers, TZ, clock=rig.clock)
+    await restarted.recover()
+    rig.deliverer = restarted
+    await rig.drain()
+    assert sent_before < 25 and len(rig.accepted()) == 25
+    assert {a["code"] for a in rig.fake.attempts} == {0}  # the new process never tripped the limit
+    times = rig.fake.accepted_times(KEY)
+    for count, seconds in rig.platform.windows:
+        assert max_in_window(times, timedelta(seconds=seconds)) <= count
