@@ -142,7 +142,7 @@ async def newest_items(db: Database, *, source_id: str | None = None, limit: int
     """Return the newest stored items, optionally of one source."""
     where, params = ("WHERE source_id = ?", [source_id]) if source_id else ("", [])
     rows = await db.fetchall(f"SELECT * FROM items {where} {_NEWEST} LIMIT ?", [*params, limit])
-    return [_item(row) for row in rows]
+    return [item_from_row(row) for row in rows]
 
 
 async def search_items(
@@ -166,10 +166,11 @@ async def search_items(
     rows = await db.fetchall(
         f"SELECT * FROM items WHERE {' AND '.join(clauses)} {_NEWEST} LIMIT ?", [*params, limit]
     )
-    return [_item(row) for row in rows]
+    return [item_from_row(row) for row in rows]
 
 
-def _item(row: sqlite3.Row) -> StoredItem:
+def item_from_row(row: sqlite3.Row) -> StoredItem:
+    """Return the StoredItem of an items row."""
     return StoredItem(
         id=row["id"],
         source_id=row["source_id"],

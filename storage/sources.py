@@ -120,3 +120,11 @@ async def record_poll_failure(
             (to_db(now), error, to_db(now), empty, to_db(next_poll_at), source_id),
         )
     return await source_by_id(db, source_id)
+
+
+async def schedule_polls(db: Database, times: Iterable[tuple[str, datetime]]) -> None:
+    """Set when each source is polled next."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "UPDATE sources SET next_poll_at = ? WHERE id = ?", [(to_db(at), sid) for sid, at in times]
+        )
