@@ -69,8 +69,8 @@ DEFAULT_USER_AGENT = "parkbot/0.1"
 PLATFORMS = ("wecom", "dingtalk", "feishu", "webhook", "console")
 _KEYS = {
     "": ("bot", "server", "polling", "sources", "subscribers", "chat", "answers", "staff"),
-    "bot": ("name", "timezone", "database", "staff_alerts"),
-    "server": ("host", "port", "admin_token"),
+    "bot": ("name", "timezone", "database", "staff_alerts", "retention"),
+    "server": ("host", "port", "admin_token", "public_url"),
     "polling": ("interval", "timeout", "max_body", "per_host", "user_agent", "first_fetch"),
     "sources": ("id", "name", "url", "type", "interval", "encoding", "enabled", "select"),
     "select": ("item", "title", "link", "date", "summary"),
@@ -181,6 +181,7 @@ def _read_bot(table: Table, base: Path) -> BotConfig:
         timezone=table.string("timezone", "Asia/Shanghai", parse=parse_timezone),
         database=table.string("database", "data/parkbot.db", parse=_resolver(base)),
         staff_alerts=table.string("staff_alerts", None) or None,
+        retention=table.string("retention", "365d", parse=parse_duration),
     )
 
 
@@ -189,7 +190,12 @@ def _read_server(table: Table) -> ServerConfig:
         host=table.string("host", "127.0.0.1", parse=check_not_empty),
         port=table.integer("port", 8080, 1, 65535),
         admin_token=table.string("admin_token", "", parse=Secret, secret=True),
+        public_url=table.string("public_url", "", parse=_optional_http_url).rstrip("/"),
     )
+
+
+def _optional_http_url(text: str) -> str:
+    return check_http_url(text) if text else ""
 
 
 def _read_polling(table: Table) -> PollingConfig:

@@ -24,6 +24,7 @@ class BotConfig:
     timezone: ZoneInfo
     database: Path
     staff_alerts: str | None
+    retention: timedelta = timedelta(days=365)  # stored items older than this are removed (uids stay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class ServerConfig:
     host: str
     port: int
     admin_token: Secret
+    public_url: str = ""  # how chat users reach this server (e.g. https://parkbot.example.cn), for links
 
 
 @dataclass(frozen=True, slots=True)

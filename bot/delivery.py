@@ -13,7 +13,7 @@ from types import ModuleType
 import aiohttp
 
 from bot import messages
-from bot.config import SubscriberConfig
+from bot.config import Config, SubscriberConfig
 from bot.platforms import PLATFORMS
 from bot.platforms.errors import PushError
 from bot.platforms.message import Message
@@ -79,13 +79,33 @@ class Deliverer:
         self.limiters = RateLimiters()
         self._gate = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()  # a message being sent is still its subscriber's due head
+        self.wakeup = asyncio.Event()  # set when something was queued, so the worker looks at once
 
     async def enqueue(self, subscriber: SubscriberConfig, message: Message) -> list[int]:
         """Render the message and write it to the outbox; nothing is sent before it is stored."""
         payloads = render_message(subscriber, message, self.tz)
-        return await enqueue_messages(
+        ids = await enqueue_messages(
             self.db, subscriber.id, message.kind, subscriber.platform, payloads, self.clock()
         )
+        self.wakeup.set()
+        return ids
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 30.0) -> None:
+        """Drain the outbox until stop is set: send what is due, then sleep until more may be due."""
+        while not stop.is_set():
+            self.wakeup.clear()
+            try:
+                if await self.deliver_due():
+                    continue
+                wake = await self.next_wake()
+            except Exception:  # the worker's one broad except: log, wait, go on
+                log.exception("delivery pass failed")
+                wake = None
+            delay = idle if wake is None else min(max((wake - self.clock()).total_seconds(), 0.05), idle)
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
 
     async def alert_staff(self, text: str) -> None:
         """Queue an operational alert to the staff subscriber, if one is configured."""
@@ -206,3 +226,21 @@ class Deliverer:
             subscriber.id != self.staff_alerts
         ):
             await self.alert_staff(text)
+
+
+def build_deliverer(
+    db: Database,
+    session: aiohttp.ClientSession,
+    config: Config,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Deliverer:
+    """Return the deliverer for a configuration: every subscriber, staff alerts, secrets redacted."""
+    return Deliverer(
+        db,
+        session,
+        {s.id: s for s in config.subscribers},
+        config.bot.timezone,
+        staff_alerts=config.bot.staff_alerts,
+        redactor=RedactingFilter(config.secrets()),
+        clock=clock,
+    )

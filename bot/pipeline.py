@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -33,6 +34,7 @@ STALE_AFTER = timedelta(days=7)
 MAX_BACKOFF = timedelta(days=1)
 # A poll that finds more than this share of a page new (on a page this big) is a redesign, not news.
 REDESIGN_SHARE, REDESIGN_MIN_ITEMS = 0.5, 5
+JITTER = 0.05  # ± share of the interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +93,10 @@ class Poller:
         *,
         parse_executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
     ) -> None:
         self.db, self.fetcher, self.polling, self.tz = db, fetcher, polling, tz
+        self.rng = rng or random.Random()
         self.parse_executor = parse_executor
         self.clock = clock
 
@@ -203,7 +207,8 @@ class Poller:
             last_modified=fetched.last_modified,
             body_hash=fetched.body_hash,
             now=now,
-            next_poll_at=now + source.interval,
+            # a little jitter, so sources added together do not stay in lockstep
+            next_poll_at=now + source.interval * self.rng.uniform(1 - JITTER, 1 + JITTER),
         )
         if state.error_count:
             await clear_alerts(self.db, f"source-failing:{source.id}", f"source-empty:{source.id}")
