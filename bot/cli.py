@@ -11,9 +11,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiohttp import web
+
 from bot import commands
+from bot.app import STOP_GRACE, build_app
 from bot.config import ConfigError, find_config_path, load_config
+from bot.digest_command import run_digest
 from bot.errors import UsageError
+from bot.logs import setup_logging
 from bot.outbox_command import run_outbox
 from bot.poll_command import run_poll
 from storage.errors import StorageError
@@ -37,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="园区快讯机器人: park news to WeCom, DingTalk and Feishu",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[config_flag], help="the service: scheduler, HTTP server, delivery")
     sub.add_parser("check", parents=[config_flag], help="validate the configuration and the database")
     items = sub.add_parser("items", parents=[config_flag], help="list stored items, newest first")
     items.add_argument("--source", metavar="ID", help="only items of this source")
@@ -46,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     poll = sub.add_parser("poll", parents=[config_flag], help="poll sources now, once")
     poll.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     poll.add_argument("--json", action="store_true", help="print JSON")
+    digest = sub.add_parser("digest", parents=[config_flag], help="build today's digests now")
+    digest.add_argument(
+        "--subscriber", action="append", metavar="ID", help="only this subscriber (repeatable)"
+    )
+    digest.add_argument("--preview", action="store_true", help="print the digests, send nothing")
+    digest.add_argument("--json", action="store_true", help="print JSON")
     outbox = sub.add_parser("outbox", parents=[config_flag], help="messages waiting, dead, per subscriber")
     outbox.add_argument("--retry-dead", action="store_true", help="requeue dead messages (after a fix)")
     outbox.add_argument("--subscriber", metavar="ID", help="only this subscriber")
@@ -69,6 +81,9 @@ async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
             return listing, EXIT_OK
         case "backup":
             return await commands.run_backup(config, args.path), EXIT_OK
+        case "digest":
+            shown = await run_digest(config, wanted=args.subscriber, preview=args.preview, as_json=args.json)
+            return shown, EXIT_OK
         case "outbox":
             shown = await run_outbox(
                 config, now, retry=args.retry_dead, subscriber=args.subscriber, as_json=args.json
@@ -82,6 +97,8 @@ async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run_service(args)
     # Everything imported so far lives as long as the process: keep the cyclic GC from rescanning it,
     # which otherwise stalls the event loop for tens of milliseconds once many items are in memory.
     gc.freeze()
@@ -97,6 +114,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print(output)
     return code
+
+
+def run_service(args: argparse.Namespace) -> int:
+    """`parkbot run`: serve until SIGINT or SIGTERM; the app's lifecycle starts and stops everything."""
+    try:
+        config = load_config(find_config_path(getattr(args, "config", None), os.environ))
+    except ConfigError as exc:
+        return _fail(exc.lines, EXIT_USAGE)
+    setup_logging(config.secrets())
+    gc.freeze()
+    try:
+        web.run_app(build_app(config), host=config.server.host, port=config.server.port,
+                    shutdown_timeout=STOP_GRACE, print=None, access_log=None)  # fmt: skip
+    except StorageError as exc:
+        return _fail([f"parkbot run: {exc}"], EXIT_FAILURE)
+    except OSError as exc:  # the port is taken, or the address is not ours
+        where = f"{config.server.host}:{config.server.port}"
+        return _fail([f"parkbot run: cannot listen on {where}: {exc.strerror or exc}"], EXIT_FAILURE)
+    return EXIT_OK
 
 
 def _fail(lines: Sequence[str], code: int) -> int:

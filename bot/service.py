@@ -1,0 +1,137 @@
+"""The running service's work, one method per scheduled job, all on an injectable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from bot.config import Config
+from bot.delivery import Deliverer
+from bot.digest import DigestBuilder, DigestPlan, due_subscribers
+from bot.instant import push_instant
+from bot.metrics import Metrics
+from bot.pipeline import Poller, PollResult
+from storage.db import Database
+from storage.deliveries import digest_days
+from storage.maintenance import Housekeeping, run_housekeeping
+from storage.outbox import outbox_counts
+from storage.sources import all_sources, schedule_polls, sources_due
+from storage.subscribers import all_subscribers
+
+log = logging.getLogger(__name__)
+
+DIGEST_GRACE = timedelta(hours=3)  # a digest missed while the service was down is sent this late at most
+FIRST_POLL_SPREAD = timedelta(minutes=10)  # never-polled or overdue sources start within this window
+OUTBOX_KEEP = timedelta(days=30)
+DIGEST_DAYS_KEEP = timedelta(days=90)
+
+
+class Service:
+    """Polls, digests, instant pushes and housekeeping over one database, poller and deliverer."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        poller: Poller,
+        deliverer: Deliverer,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config, self.db, self.poller, self.deliverer, self.metrics = (
+            config,
+            db,
+            poller,
+            deliverer,
+            metrics,
+        )
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.last_poll_at: datetime | None = None
+        self.running: set[asyncio.Task] = set()  # scheduled jobs in progress, awaited on shutdown
+
+    async def start(self) -> None:
+        """Recover the outbox, spread the first polls, and send a digest missed while stopped."""
+        requeued = await self.deliverer.recover()
+        if requeued:
+            log.warning("requeued messages that were in flight at the last stop count=%d", requeued)
+        await self.spread_polls()
+        await self.catch_up_digests()
+
+    async def spread_polls(self) -> None:
+        """Give never-polled and overdue sources start times spread over the next few minutes."""
+        now = self.clock()
+        overdue = await sources_due(self.db, now)
+        enabled = {s.id for s in self.config.sources if s.enabled}
+        ids = [i for i in overdue if i in enabled]
+        step = FIRST_POLL_SPREAD / max(len(ids), 1)
+        await schedule_polls(self.db, [(sid, now + step * n) for n, sid in enumerate(ids)])
+
+    async def poll_due(self) -> list[PollResult]:
+        """Poll every enabled source whose time has come, push instant items, raise staff alerts."""
+        now = self.clock()
+        due = set(await sources_due(self.db, now))
+        sources = [s for s in self.config.sources if s.enabled and s.id in due]
+        results = await self.poller.poll_all(sources) if sources else []
+        self.last_poll_at = now
+        for result in results:
+            self.metrics.poll(result.source_id, result.status)
+            self.metrics.new_items(result.source_id, len(result.new))
+            for text in result.alerts:
+                await self.deliverer.alert_staff(text)
+        new = [item for r in results for item in r.new]
+        if new:
+            keywords = {s.id: s.keywords for s in await all_subscribers(self.db)}
+            pushed = await push_instant(self.db, self.config, new, keywords, self.clock())
+            if pushed:
+                self.deliverer.wakeup.set()
+        return results
+
+    async def send_digests(
+        self, subscriber_ids: Sequence[str] | None = None, *, scheduled: bool
+    ) -> list[DigestPlan]:
+        """Build and queue digests (all subscribers with a digest time when ids is None)."""
+        if subscriber_ids is None:
+            chosen = [s for s in self.config.subscribers if s.digest is not None]
+        else:
+            chosen = [s for s in self.config.subscribers if s.id in subscriber_ids]
+        builder = DigestBuilder(self.db, self.config, self.clock)
+        queued = await builder.queue(await builder.plan(chosen), once_per_day=scheduled)
+        for plan in queued:
+            self.metrics.digest(plan.subscriber.id, len(plan.items))
+        if queued:
+            self.deliverer.wakeup.set()
+        return queued
+
+    async def catch_up_digests(self) -> list[DigestPlan]:
+        """Send, once, today's digests whose time passed while the service was down (within the grace)."""
+        now = self.clock()
+        done = await digest_days(self.db, DigestBuilder(self.db, self.config).local_day(now))
+        missed = due_subscribers(self.config, now, grace=DIGEST_GRACE, done=dict.fromkeys(done))
+        if not missed:
+            return []
+        log.info("sending missed digests subscribers=%s", ",".join(missed))
+        return await self.send_digests(missed, scheduled=True)
+
+    async def maintenance(self) -> Housekeeping:
+        """Daily: remove items past retention (uids stay), prune the outbox and digest days, optimize."""
+        now = self.clock()
+        old_day = (now - DIGEST_DAYS_KEEP).astimezone(self.config.bot.timezone).date().isoformat()
+        done = await run_housekeeping(
+            self.db, items_before=now - self.config.bot.retention, outbox_before=now - OUTBOX_KEEP,
+            digests_before=old_day,
+        )  # fmt: skip
+        log.info("maintenance items=%d outbox=%d digests=%d", done.items, done.outbox, done.digests)
+        return done
+
+    async def refresh_gauges(self) -> None:
+        """Update the gauges that /metrics reads: outbox size and failing sources."""
+        counts = await outbox_counts(self.db)
+        self.metrics.outbox(sum(c.pending + c.sending for c in counts), sum(c.dead for c in counts))
+        for source in await all_sources(self.db):
+            self.metrics.source_failing(source.id, source.error_count > 0)

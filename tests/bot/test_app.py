@@ -1,0 +1,162 @@
+"""The aiohttp application: scheduler jobs and triggers, /healthz, /metrics, /feed.xml, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.app import build_app
+from bot.config import load_config
+from bot.scheduler import build_scheduler
+from bot.server import SERVICE
+from storage.outbox import outbox_counts
+from tests.fakes.chat_platforms import ManualClock
+
+NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+CONFIG = """
+[bot]
+name = "湖南开发区协会·园区快讯"
+database = "parkbot.db"
+
+[[sources]]
+id = "hnkfq-news"
+name = "湖南开发区网"
+url = "http://127.0.0.1:9/news/"
+type = "html"
+[sources.select]
+item = "li"
+title = "a"
+link = "a@href"
+
+[[subscribers]]
+id = "members"
+platform = "wecom"
+webhook = "{robot}"
+digest = "08:30"
+
+[[subscribers]]
+id = "evening"
+platform = "console"
+webhook = "-"
+digest = "18:00"
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(robot="http://127.0.0.1:9/cgi-bin/webhook/send?key=k"), encoding="utf-8")
+    return load_config(path, environ={})
+
+
+@pytest.fixture
+async def client(aiohttp_client, config):
+    app = build_app(config, clock=ManualClock(NOW), executor_factory=lambda: None, start_scheduler=False)
+    return await aiohttp_client(app)
+
+
+async def test_scheduler_registers_jobs_with_deliberate_triggers(client):
+    service = client.app[SERVICE]
+    scheduler = build_scheduler(service)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"poll_due_sources", "digest-0830", "digest-1800", "maintenance"}
+    poll = jobs["poll_due_sources"]
+    assert isinstance(poll.trigger, IntervalTrigger) and poll.trigger.interval == timedelta(seconds=60)
+    digest = jobs["digest-0830"]
+    assert isinstance(digest.trigger, CronTrigger) and str(digest.trigger.timezone) == "Asia/Shanghai"
+    assert str(digest.trigger) == "cron[hour='8', minute='30']"
+    assert digest.args == (service, ["members"])
+    for job in jobs.values():
+        assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time >= 30
+    assert jobs["digest-0830"].misfire_grace_time == 3 * 3600
+    assert str(scheduler.timezone) == "Asia/Shanghai"
+
+
+async def test_healthz_reports_sources_outbox_and_digests(client):
+    response = await client.get("/healthz")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok"
+    assert [s["id"] for s in body["sources"]] == ["hnkfq-news"]
+    assert body["outbox"] == {"pending": 0, "dead": 0}
+    assert body["last_digest"] is None
+
+
+async def test_healthz_is_503_when_the_database_is_unusable(client):
+    await client.app[SERVICE].db.close()
+    response = await client.get("/healthz")
+    assert response.status == 503 and (await response.json())["status"] == "error"
+
+
+async def test_metrics_in_prometheus_format(client):
+    service = client.app[SERVICE]
+    service.metrics.poll("hnkfq-news", "ok")
+    service.metrics.command("最新", 0.02)
+    response = await client.get("/metrics")
+    assert response.status == 200
+    families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+    assert {"parkbot_polls", "parkbot_outbox_pending", "parkbot_command_latency_seconds"} <= set(families)
+    [sample] = [s for s in families["parkbot_polls"].samples if s.name == "parkbot_polls_total"]
+    assert sample.labels == {"source": "hnkfq-news", "status": "ok"} and sample.value == 1
+
+
+async def test_feed_xml_is_valid_atom_with_etag(client):
+    from feeds.models import ParsedItem
+    from storage.items import insert_new_items
+    from storage.models import PushState
+
+    db = client.app[SERVICE].db
+    item = ParsedItem(
+        "u1", "http://hnkfq.com.cn/news/info_itemid_5821.html", "永州经开区创建“五好”园区 <新>", "", NOW
+    )
+    await insert_new_items(db, "hnkfq-news", [(item, PushState.PUSH)], NOW)
+    response = await client.get("/feed.xml")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(await response.read())
+    assert not parsed.bozo and parsed.version == "atom10"
+    assert parsed.entries[0].title == "永州经开区创建“五好”园区 <新>"
+    again = await client.get("/feed.xml", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status == 304
+
+
+async def test_shutdown_with_a_message_in_flight_leaves_it_to_be_resent(
+    aiohttp_server, aiohttp_client, tmp_path
+):
+    from aiohttp import web
+
+    arrived, never = asyncio.Event(), asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        arrived.set()
+        await never.wait()  # a robot that never answers
+        return web.json_response({"errcode": 0})
+
+    robot = web.Application()
+    robot.router.add_post("/cgi-bin/webhook/send", hang)
+    robot_server = await aiohttp_server(robot)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        CONFIG.format(robot=robot_server.make_url("/cgi-bin/webhook/send?key=k")), encoding="utf-8"
+    )
+    config = load_config(path, environ={})
+    app = build_app(config, executor_factory=lambda: None, start_scheduler=False, stop_grace=0.1)
+    client = await aiohttp_client(app)
+    service = app[SERVICE]
+    from bot.platforms.message import Message
+
+    await service.deliverer.enqueue(config.subscriber("members"), Message("reply", "回复", text="五好园区"))
+    await asyncio.wait_for(arrived.wait(), 5)
+    await client.close()  # the app's cleanup: scheduler, delivery worker, session, database
+    from storage.db import connect
+
+    db = await connect(config.bot.database)
+    [counts] = await outbox_counts(db)
+    await db.close()
+    assert counts.sending + counts.pending == 1 and counts.sent == 0  # kept, to be sent again on start
+    never.set()
