@@ -14,16 +14,22 @@ from bot.platforms.layout import short_date
 from bot.platforms.message import Entry, Message
 from storage.announcements import Announcement, announcements_since
 from storage.db import Database
-from storage.deliveries import add_deliveries, claim_digest_day, delivered_item_ids, pushable_items_since
-from storage.models import StoredItem, SubscriberState
-from storage.outbox import add_messages
+from storage.deliveries import (
+    DigestWrite,
+    delivered_item_ids,
+    digest_cursors,
+    newest_item_id,
+    pushable_items_after,
+    write_digests,
+)
+from storage.models import StoredItem
 from storage.subscribers import all_subscribers
 
 log = logging.getLogger(__name__)
 
 DIGEST_CAP = 30  # items shown; the rest are counted and linked to /feed.xml
 FIRST_WINDOW = timedelta(days=1)  # a new subscriber's first digest covers the last day
-MAX_WINDOW = timedelta(days=7)  # never reach further back than a week
+MAX_WINDOW = timedelta(days=7)  # never reach further back than a week (e.g. after a long outage)
 _BATCH = 200  # subscribers per transaction
 
 
@@ -32,9 +38,10 @@ class DigestPlan:
     """One subscriber's digest, before it is queued."""
 
     subscriber: SubscriberConfig
-    items: tuple[StoredItem, ...]  # every matching item not yet delivered; all go in the ledger
+    items: tuple[StoredItem, ...]  # every matching item not yet delivered, newest first
     announcements: tuple[Announcement, ...]
     message: Message | None  # None: nothing to send
+    cursor: int  # the newest item id this digest read; the next one starts after it
 
     @property
     def shown(self) -> int:
@@ -51,6 +58,7 @@ class DigestBuilder:
         self.db, self.config, self.clock = db, config, clock
         self.source_names = {s.id: s.name for s in config.sources}
         self._rendered: dict[tuple, list[str]] = {}
+        self._messages: dict[tuple, Message | None] = {}
 
     def local_day(self, now: datetime) -> str:
         """Return the date in [bot].timezone that a digest built now belongs to."""
@@ -59,59 +67,73 @@ class DigestBuilder:
     async def plan(self, subscribers: Sequence[SubscriberConfig]) -> list[DigestPlan]:
         """Work out each subscriber's digest from one read of the candidate items."""
         now = self.clock()
-        states = {s.id: s for s in await all_subscribers(self.db)}
-        matcher = ItemMatcher(await pushable_items_since(self.db, now - MAX_WINDOW))
-        day_start = self._day_start(now)
-        announcements = await announcements_since(self.db, day_start)
+        top = await newest_item_id(self.db)  # read first: whatever is stored later gets a larger id
+        cursors = await digest_cursors(self.db)
+        keywords = {s.id: s.keywords for s in await all_subscribers(self.db)}
+        floor = min((cursors.get(s.id) or 0 for s in subscribers), default=0)
+        candidates = [i for i in await pushable_items_after(self.db, floor, now - MAX_WINDOW) if i.id <= top]
+        matcher = ItemMatcher(candidates)
+        announcements = await announcements_since(self.db, self._day_start(now))
         plans = []
         for subscriber in subscribers:
-            state = states.get(subscriber.id)
-            wanted = matcher.select(subscriber, self._since(state, now), state.keywords if state else ())
+            cursor = cursors.get(subscriber.id)
+            # a first digest covers the last day; later ones whatever came after the previous one
+            since = now - FIRST_WINDOW if cursor is None else None
+            wanted = matcher.select(
+                subscriber, keywords.get(subscriber.id, ()), after_id=cursor or 0, since=since
+            )
             done = await delivered_item_ids(self.db, subscriber.id, [i.id for i in wanted])
-            items = tuple(i for i in wanted if i.id not in done)
+            items = tuple(i for i in wanted if i.id not in done)  # instant pushes are not repeated
             notices = tuple(a for a in announcements if a.is_for(subscriber.id))
-            plans.append(DigestPlan(subscriber, items, notices, self._message(items, notices, now)))
+            plans.append(
+                DigestPlan(subscriber, items, notices, self._cached_message(items, notices, now), top)
+            )
         return plans
 
     async def queue(self, plans: Sequence[DigestPlan], *, once_per_day: bool) -> list[DigestPlan]:
         """Write outbox and ledger rows together; with once_per_day, skip subscribers already done today."""
         now = self.clock()
         day = self.local_day(now)
-        queued = []
+        written: set[str] = set()
         for start in range(0, len(plans), _BATCH):
+            batch = [self._write(plan) for plan in plans[start : start + _BATCH]]
             async with self.db.transaction() as conn:
-                for plan in plans[start : start + _BATCH]:
-                    claimed = await claim_digest_day(conn, plan.subscriber.id, day, len(plan.items), now)
-                    if (once_per_day and not claimed) or plan.message is None:
-                        continue
-                    sub = plan.subscriber
-                    ids = await add_messages(
-                        conn, sub.id, "digest", sub.platform, self.render(sub, plan), now
-                    )
-                    await add_deliveries(conn, sub.id, [i.id for i in plan.items], "digest", ids[0], now)
-                    queued.append(plan)
+                written.update(await write_digests(conn, day, batch, now, once_per_day=once_per_day))
+        queued = [plan for plan in plans if plan.subscriber.id in written]
         for plan in queued:
             log.info("digest queued subscriber_id=%s items=%d shown=%d", plan.subscriber.id, len(plan.items),
                      plan.shown)  # fmt: skip
         return queued
 
+    def _write(self, plan: DigestPlan) -> DigestWrite:
+        """What storage writes for a plan: the listed items go in the ledger, the cursor passes the rest."""
+        sub = plan.subscriber
+        payloads = self.render(sub, plan) if plan.message is not None else []
+        listed = [i.id for i in plan.items[:DIGEST_CAP]]
+        return DigestWrite(sub.id, sub.platform, payloads, listed, plan.cursor, len(plan.items))
+
     def render(self, subscriber: SubscriberConfig, plan: DigestPlan) -> list[str]:
         """Render for the subscriber's platform; identical digests are rendered once."""
         assert plan.message is not None
-        key = (subscriber.platform, subscriber.format, tuple(i.id for i in plan.items[:DIGEST_CAP]),
-               len(plan.items), tuple(a.id for a in plan.announcements))  # fmt: skip
+        # messages are shared between plans with equal content (and kept alive by self._messages)
+        key = (subscriber.platform, subscriber.format, id(plan.message))
         cached = self._rendered.get(key)
         if cached is None:
             cached = self._rendered[key] = render_message(subscriber, plan.message, self.config.bot.timezone)
         return cached
 
-    def _since(self, state: SubscriberState | None, now: datetime) -> datetime:
-        last = state.last_digest_at if state else None
-        return max(last or now - FIRST_WINDOW, now - MAX_WINDOW)
-
     def _day_start(self, now: datetime) -> datetime:
         local = now.astimezone(self.config.bot.timezone)
         return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+    def _cached_message(
+        self, items: Sequence[StoredItem], notices: Sequence[Announcement], now: datetime
+    ) -> Message | None:
+        """Subscribers with the same filters get the same digest: build its message once."""
+        key = (tuple(i.id for i in items[:DIGEST_CAP]), len(items), tuple(a.id for a in notices))
+        if key not in self._messages:
+            self._messages[key] = self._message(items, notices, now)
+        return self._messages[key]
 
     def _message(
         self, items: Sequence[StoredItem], notices: Sequence[Announcement], now: datetime

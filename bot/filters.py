@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -14,8 +13,8 @@ class ItemMatcher:
     """Matches many subscribers against one list of candidate items, scanning each keyword only once."""
 
     def __init__(self, items: Iterable[StoredItem]) -> None:
-        self.items = sorted(items, key=lambda i: (i.fetched_at, i.id))
-        self._fetched = [i.fetched_at for i in self.items]
+        # newest first once, so no subscriber's selection needs sorting
+        self.items = sorted(items, key=lambda i: (i.published_at or i.fetched_at, i.id), reverse=True)
         self._text = {i.id: f"{i.title}\n{i.summary}".casefold() for i in self.items}
         self._keyword_ids: dict[str, frozenset[int]] = {}
 
@@ -29,10 +28,18 @@ class ItemMatcher:
         return found
 
     def select(
-        self, subscriber: SubscriberConfig, since: datetime, extra_keywords: Sequence[str] = ()
+        self,
+        subscriber: SubscriberConfig,
+        extra_keywords: Sequence[str] = (),
+        *,
+        after_id: int = 0,
+        since: datetime | None = None,
     ) -> list[StoredItem]:
-        """Return the items first seen after `since` that the subscriber wants, newest first."""
-        recent = self.items[bisect_right(self._fetched, since) :]
+        """Return the items stored after `after_id` (and first seen after `since`) that the subscriber
+        wants, newest first."""
+        recent = self.items
+        if after_id or since is not None:
+            recent = [i for i in recent if i.id > after_id and (since is None or i.fetched_at > since)]
         wanted_sources = None if "*" in subscriber.sources else set(subscriber.sources)
         include = [*subscriber.include, *extra_keywords]
         included = frozenset().union(*(self.with_keyword(w) for w in include)) if include else None
@@ -44,13 +51,4 @@ class ItemMatcher:
             and (included is None or item.id in included)
             and item.id not in excluded
         ]
-        chosen.sort(key=lambda i: (i.published_at or i.fetched_at, i.id), reverse=True)
         return chosen
-
-
-def wants(subscriber: SubscriberConfig, item: StoredItem, extra_keywords: Sequence[str] = ()) -> bool:
-    """Whether one item passes the subscriber's filters (for instant pushes)."""
-    matcher = ItemMatcher([item])
-    return bool(
-        matcher.select(subscriber, datetime.min.replace(tzinfo=item.fetched_at.tzinfo), extra_keywords)
-    )

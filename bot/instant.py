@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.config import Config, SubscriberConfig
 from bot.delivery import render_message
@@ -13,8 +13,6 @@ from storage.db import Database
 from storage.deliveries import add_deliveries, delivered_item_ids
 from storage.models import PushState, StoredItem
 from storage.outbox import add_messages
-
-EVERYTHING = datetime.min.replace(tzinfo=UTC)  # the round's items are all new: no time window
 
 
 async def push_instant(
@@ -32,7 +30,7 @@ async def push_instant(
     names = {s.id: s.name for s in config.sources}
     queued: dict[str, int] = {}
     for subscriber in (s for s in config.subscribers if s.instant):
-        wanted = matcher.select(subscriber, EVERYTHING, keywords.get(subscriber.id, ()))
+        wanted = matcher.select(subscriber, keywords.get(subscriber.id, ()))
         done = await delivered_item_ids(db, subscriber.id, [i.id for i in wanted])
         items = [i for i in wanted if i.id not in done]
         if items:

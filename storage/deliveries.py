@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -15,14 +16,25 @@ from storage.times import to_db
 _BATCH = 500
 
 
-async def pushable_items_since(db: Database, since: datetime, limit: int = 100_000) -> list[StoredItem]:
-    """Return items that may be pushed, first seen after `since`, newest first."""
+async def pushable_items_after(db: Database, after_id: int, since: datetime) -> list[StoredItem]:
+    """Return items that may be pushed, stored after item `after_id` and first seen after `since`."""
     rows = await db.fetchall(
-        "SELECT * FROM items WHERE push_state = 'push' AND fetched_at > ?"
-        " ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?",
-        (to_db(since), limit),
+        "SELECT * FROM items WHERE id > ? AND push_state = 'push' AND fetched_at > ? ORDER BY id",
+        (after_id, to_db(since)),
     )
     return [item_from_row(row) for row in rows]
+
+
+async def newest_item_id(db: Database) -> int:
+    """Return the largest item id stored so far (0 when there is none)."""
+    row = await db.fetchone("SELECT coalesce(max(id), 0) FROM items")
+    return row[0]
+
+
+async def digest_cursors(db: Database) -> dict[str, int | None]:
+    """Return each subscriber's digest cursor: the newest item id its last digest had read."""
+    rows = await db.fetchall("SELECT id, digest_cursor FROM subscribers")
+    return {row["id"]: row["digest_cursor"] for row in rows}
 
 
 async def delivered_item_ids(db: Database, subscriber_id: str, item_ids: Sequence[int]) -> set[int]:
@@ -56,19 +68,71 @@ async def add_deliveries(
     return cursor.rowcount
 
 
-async def claim_digest_day(
-    conn: aiosqlite.Connection, subscriber_id: str, day: str, items: int, now: datetime
-) -> bool:
-    """Inside the caller's transaction, mark the subscriber's digest for `day` built; False if it was."""
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO digests (subscriber_id, day, built_at, items) VALUES (?, ?, ?, ?)",
-        (subscriber_id, day, to_db(now), items),
-    )
-    await conn.execute("UPDATE subscribers SET last_digest_at = ? WHERE id = ?", (to_db(now), subscriber_id))
-    return cursor.rowcount == 1
-
-
 async def digest_days(db: Database, day: str) -> set[str]:
     """Return the subscribers whose digest for `day` was already built."""
     rows = await db.fetchall("SELECT subscriber_id FROM digests WHERE day = ?", (day,))
     return {row["subscriber_id"] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWrite:
+    """One subscriber's digest as storage writes it: its message parts, listed items and new cursor."""
+
+    subscriber_id: str
+    platform: str
+    payloads: Sequence[str]  # empty: nothing to send, but the day and the cursor are still recorded
+    item_ids: Sequence[int]  # the items the message lists, for the ledger
+    cursor: int
+    matched: int
+
+
+async def write_digests(
+    conn: aiosqlite.Connection, day: str, digests: Sequence[DigestWrite], now: datetime, *, once_per_day: bool
+) -> list[str]:
+    """Inside the caller's transaction, record digest days, cursors, outbox and ledger rows for a batch
+    of subscribers in a handful of statements; return the subscribers whose digest was written."""
+    if once_per_day:
+        done = await _digest_done(conn, day, [d.subscriber_id for d in digests])
+        digests = [d for d in digests if d.subscriber_id not in done]
+    at = to_db(now)
+    await conn.executemany(
+        "INSERT OR IGNORE INTO digests (subscriber_id, day, built_at, items) VALUES (?, ?, ?, ?)",
+        [(d.subscriber_id, day, at, d.matched) for d in digests],
+    )
+    await conn.executemany(
+        "UPDATE subscribers SET digest_cursor = max(coalesce(digest_cursor, 0), ?), last_digest_at = ?"
+        " WHERE id = ?",
+        [(d.cursor, at, d.subscriber_id) for d in digests],
+    )
+    # We hold the write lock (BEGIN IMMEDIATE), so numbering the outbox rows ourselves is safe and
+    # saves a round trip per subscriber.
+    (next_id,) = (await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM outbox"))[0]
+    outbox, ledger = [], []
+    for d in (d for d in digests if d.payloads):
+        first = next_id
+        for part, payload in enumerate(d.payloads, start=1):
+            outbox.append(
+                (next_id, d.subscriber_id, "digest", d.platform, payload, part, len(d.payloads), at, at)
+            )
+            next_id += 1
+        ledger += [(d.subscriber_id, item_id, "digest", first, at) for item_id in d.item_ids]
+    await conn.executemany(
+        "INSERT INTO outbox (id, subscriber_id, kind, platform, payload, part, parts, created_at,"
+        " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        outbox,
+    )
+    await conn.executemany(
+        "INSERT OR IGNORE INTO deliveries (subscriber_id, item_id, kind, outbox_id, queued_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        ledger,
+    )
+    return [d.subscriber_id for d in digests if d.payloads]
+
+
+async def _digest_done(conn: aiosqlite.Connection, day: str, subscriber_ids: Sequence[str]) -> set[str]:
+    marks = ",".join("?" * len(subscriber_ids))
+    rows = await conn.execute_fetchall(
+        f"SELECT subscriber_id FROM digests WHERE day = ? AND subscriber_id IN ({marks})",
+        (day, *subscriber_ids),
+    )
+    return {row[0] for row in rows}

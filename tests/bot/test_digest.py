@@ -1,0 +1,156 @@
+"""Digests: filters, the cap, announcements, the cursor, and `parkbot digest`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.cli import main
+from bot.config import load_config
+from bot.digest import DIGEST_CAP, DigestBuilder
+from feeds.models import ParsedItem
+from storage.db import connect
+from storage.items import insert_new_items
+from storage.models import PushState
+from storage.sources import sync_sources
+from storage.subscribers import sync_subscribers
+
+NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+CONFIG = """
+[bot]
+name = "园区快讯"
+database = "parkbot.db"
+
+[server]
+public_url = "https://parkbot.example.cn"
+
+[[sources]]
+id = "hnkfq-news"
+name = "湖南开发区网"
+url = "http://127.0.0.1:9/news/"
+type = "feed"
+
+[[sources]]
+id = "gxt"
+name = "湖南省工信厅"
+url = "http://127.0.0.1:9/gxt/"
+type = "feed"
+
+[[subscribers]]
+id = "all"
+platform = "console"
+webhook = "{out}"
+
+[[subscribers]]
+id = "yongzhou"
+platform = "console"
+webhook = "-"
+include = ["永州", "五好"]
+exclude = ["招聘"]
+
+[[subscribers]]
+id = "gxt-only"
+platform = "console"
+webhook = "-"
+sources = ["gxt"]
+"""
+
+
+@pytest.fixture
+async def setup(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(out=tmp_path / "digest.txt"), encoding="utf-8")
+    config = load_config(path, environ={})
+    db = await connect(config.bot.database)
+    await sync_sources(db, [(s.id, s.url) for s in config.sources], NOW)
+    await sync_subscribers(db, [s.id for s in config.subscribers], NOW)
+    yield config, db
+    await db.close()
+
+
+async def store(db, source: str, titles: list[str], at: datetime) -> None:
+    items = [
+        (ParsedItem(f"{source}-{t}", f"http://x.cn/{source}/{abs(hash(t))}.html", t, "", at), PushState.PUSH)
+        for t in titles
+    ]  # fmt: skip
+    await insert_new_items(db, source, items, at)
+
+
+async def test_filters_choose_each_subscribers_items(setup):
+    config, db = setup
+    await store(db, "hnkfq-news", ["永州经开区创建五好园区", "长沙经开区项目签约", "永州经开区招聘公告"], NOW)
+    await store(db, "gxt", ["关于申报2027年省级五好园区的通知"], NOW)
+    plans = {
+        p.subscriber.id: p for p in await DigestBuilder(db, config, lambda: NOW).plan(config.subscribers)
+    }
+    assert [i.title for i in plans["yongzhou"].items] == [
+        "永州经开区创建五好园区",
+        "关于申报2027年省级五好园区的通知",
+    ] or [i.title for i in plans["yongzhou"].items] == [
+        "关于申报2027年省级五好园区的通知",
+        "永州经开区创建五好园区",
+    ]
+    assert [i.source_id for i in plans["gxt-only"].items] == ["gxt"]
+    assert len(plans["all"].items) == 4
+
+
+async def test_cap_counts_the_rest_and_the_cursor_passes_it(setup):
+    config, db = setup
+    await store(db, "hnkfq-news", [f"园区快讯第{n}条" for n in range(DIGEST_CAP + 5)], NOW)
+    builder = DigestBuilder(db, config, lambda: NOW)
+    [plan] = await builder.plan([config.subscriber("all")])
+    assert plan.shown == DIGEST_CAP and plan.message.footer == "另有 5 条未列出"
+    assert plan.message.link == "https://parkbot.example.cn/feed.xml"
+    await store(
+        db, "hnkfq-news", ["复盘前一条：读取之后才入库"], NOW
+    )  # stored after the read, before the write
+    await builder.queue([plan], once_per_day=True)
+    tomorrow = NOW + timedelta(days=1)
+    [next_plan] = await DigestBuilder(db, config, lambda: tomorrow).plan([config.subscriber("all")])
+    assert [i.title for i in next_plan.items] == [
+        "复盘前一条：读取之后才入库"
+    ]  # the 5 counted ones never return
+
+
+async def test_announcements_lead_and_an_empty_digest_sends_nothing(setup):
+    config, db = setup
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO announcements (title, body, author, targets, created_at) VALUES (?, ?, ?, ?, ?)",
+            ("年会通知", "12月18日在长沙召开年会。", "cli", json.dumps(["yongzhou"]), NOW.isoformat()),
+        )
+    plans = {
+        p.subscriber.id: p for p in await DigestBuilder(db, config, lambda: NOW).plan(config.subscribers)
+    }
+    assert plans["yongzhou"].message.text.startswith("【公告】年会通知")
+    assert plans["all"].message is None  # nothing new, no announcement for it
+    queued = await DigestBuilder(db, config, lambda: NOW).queue(list(plans.values()), once_per_day=True)
+    assert [p.subscriber.id for p in queued] == ["yongzhou"]
+    again = await DigestBuilder(db, config, lambda: NOW).queue(list(plans.values()), once_per_day=True)
+    assert again == []  # once per day
+
+
+def test_digest_command_preview_and_send(setup, tmp_path, capsys):
+    config, _ = setup
+    asyncio.run(_store_one(config))
+    assert main(["digest", "--preview", "--json", "-c", str(config.path)]) == 0
+    rows = {r["subscriber"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (
+        rows["all"]["items"] == 1
+        and rows["all"]["sent"] is False
+        and "五好园区" in rows["all"]["messages"][0]
+    )
+    assert not (tmp_path / "digest.txt").exists()
+    assert main(["digest", "--subscriber", "all", "--json", "-c", str(config.path)]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["sent"] is True and "五好园区" in (tmp_path / "digest.txt").read_text(encoding="utf-8")
+    assert main(["digest", "--subscriber", "nope", "-c", str(config.path)]) == 2
+
+
+async def _store_one(config) -> None:
+    db = await connect(config.bot.database)
+    await store(db, "hnkfq-news", ["永州经开区创建五好园区"], datetime.now(UTC))
+    await db.close()
