@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -125,8 +126,11 @@ def run_service(args: argparse.Namespace) -> int:
     setup_logging(config.secrets())
     gc.freeze()
     try:
+        where = f"http://{config.server.host}:{config.server.port}"
+        # aiohttp "prints" once the sockets listen: say so in the log instead of on standard output
+        listening = lambda _text: logging.getLogger("bot.app").info("listening url=%s", where)  # noqa: E731
         web.run_app(build_app(config), host=config.server.host, port=config.server.port,
-                    shutdown_timeout=STOP_GRACE, print=None, access_log=None)  # fmt: skip
+                    shutdown_timeout=STOP_GRACE, print=listening, access_log=None)  # fmt: skip
     except StorageError as exc:
         return _fail([f"parkbot run: {exc}"], EXIT_FAILURE)
     except OSError as exc:  # the port is taken, or the address is not ours

@@ -1,0 +1,61 @@
+"""`parkbot run` as a process: it serves, and SIGTERM stops it cleanly and quickly."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_run_serves_and_stops_on_signal(tmp_path, sig):
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[bot]\ndatabase = "parkbot.db"\n[server]\nport = {port}\n'
+        '[[subscribers]]\nid = "console"\nplatform = "console"\nwebhook = "-"\n',
+        encoding="utf-8",
+    )
+    service = subprocess.Popen([sys.executable, "-m", "bot", "run", "-c", str(config)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        seen = []
+        for line in service.stderr:  # the log says when the service is up: no guessing with sleeps
+            seen.append(line)
+            if b"bot.app listening" in line:
+                break
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            assert json.loads(response.read())["status"] == "ok", seen
+        started = time.monotonic()
+        service.send_signal(sig)
+        code = service.wait(timeout=10)
+        assert time.monotonic() - started < 10
+    finally:
+        if service.poll() is None:
+            service.kill()
+        _, err = service.communicate()
+    err = b"".join(seen) + err
+    assert code == 0, err
+    assert b"stopped" in err and b"Traceback" not in err
+
+
+def test_run_with_a_bad_config_exits_2(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[bot]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "bot", "run", "-c", str(config)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith("config.toml: bot.timezone:")
