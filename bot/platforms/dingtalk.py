@@ -15,7 +15,7 @@ from urllib.parse import quote_plus
 import aiohttp
 
 from bot.config_values import RateLimit
-from bot.platforms.errors import PushError
+from bot.platforms.errors import judge
 from bot.platforms.http import encode, post_json
 from bot.platforms.layout import one_line, shorten
 from bot.platforms.message import Message
@@ -71,13 +71,6 @@ async def send(
 
 def check(status: int, body: dict[str, Any]) -> None:
     """Raise a PushError unless errcode is 0; any JSON without errcode 0 is a failure (§3.3)."""
-    code = body.get("errcode")
-    if code == 0:
-        return
-    reason = str(body.get("errmsg", ""))[:200]
-    if code in RATE_LOCKED:
-        raise PushError(NAME, reason or "rate locked", status=status, code=code, retry_after=LOCK)
-    if code == BUSY or code is None:
-        raise PushError(NAME, reason or f"HTTP {status} without errcode", status=status, code=code)
-    # 310000 carries the reason (keywords, timestamp, sign, ip whitelist) in errmsg: keep it.
-    raise PushError(NAME, reason or "rejected", status=status, code=code, permanent=True)
+    # 310000 carries the reason (keywords, timestamp, sign, ip whitelist) in errmsg: it is kept.
+    judge(NAME, status, body.get("errcode"), str(body.get("errmsg", "")), transient={BUSY},
+          penalties=dict.fromkeys(RATE_LOCKED, LOCK), hints={})  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 
 
@@ -24,3 +25,32 @@ class PushError(Exception):
         self.code = code
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+def judge(
+    platform: str,
+    status: int,
+    code: object,
+    reason: str,
+    *,
+    transient: Collection[object],
+    penalties: Mapping[object, timedelta],
+    hints: Mapping[object, str],
+) -> None:
+    """Raise the PushError a body code means; return for code 0.
+
+    No code at all, or a code in `transient`, is retried; a code in `penalties` is retried after that
+    penalty; any other code is permanent (retrying a bad key or signature only hammers the platform).
+    """
+    if code == 0:
+        return
+    reason = reason[:200]
+    if code in penalties:
+        raise PushError(
+            platform, reason or "rate limited", status=status, code=code, retry_after=penalties[code]
+        )
+    if code is None or code in transient:
+        raise PushError(platform, reason or f"HTTP {status} without a code", status=status, code=code)
+    hint = hints.get(code)
+    message = f"{hint}: {reason}" if hint else reason or "rejected"
+    raise PushError(platform, message, status=status, code=code, permanent=True)

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from bot.config_values import RateLimit
-from bot.platforms.errors import PushError
+from bot.platforms.errors import judge
 from bot.platforms.http import encode, post_json
 from bot.platforms.layout import Block, group_by_source, one_line, pack, part_mark, short_date, shorten
 from bot.platforms.message import Entry, Message
@@ -105,10 +105,5 @@ async def send(
 def check(status: int, body: dict[str, Any]) -> None:
     """Raise a PushError unless `code` (or the legacy `StatusCode`) is 0."""
     code = body.get("code", body.get("StatusCode"))
-    if code == 0:
-        return
-    reason = str(body.get("msg", body.get("StatusMessage", "")))[:200]
-    if code == RATE_LIMITED or code is None:
-        raise PushError(NAME, reason or f"HTTP {status} without code", status=status, code=code)
-    hint = PERMANENT.get(code, "未知错误")
-    raise PushError(NAME, f"{hint}: {reason}", status=status, code=code, permanent=True)
+    reason = str(body.get("msg", body.get("StatusMessage", "")))
+    judge(NAME, status, code, reason, transient={RATE_LIMITED}, penalties={}, hints=PERMANENT)

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.config_values import RateLimit
-from bot.platforms.errors import PushError
+from bot.platforms.errors import judge
 from bot.platforms.http import encode, post_json
 from bot.platforms.message import Message
 from bot.platforms.textparts import MARKDOWN, PLAIN, render_parts
@@ -52,13 +52,5 @@ async def send(
 
 def check(status: int, body: dict[str, Any]) -> None:
     """Raise a PushError unless the body says errcode 0."""
-    code = body.get("errcode")
-    if code == 0:
-        return
-    reason = str(body.get("errmsg", ""))[:200]
-    if code == RATE_LIMITED:
-        raise PushError(NAME, reason, status=status, code=code, retry_after=PENALTY)
-    if code == BUSY or code is None:
-        raise PushError(NAME, reason or f"HTTP {status} without errcode", status=status, code=code)
-    hint = PERMANENT.get(code, "未知错误")
-    raise PushError(NAME, f"{hint}: {reason}", status=status, code=code, permanent=True)
+    judge(NAME, status, body.get("errcode"), str(body.get("errmsg", "")), transient={BUSY},
+          penalties={RATE_LIMITED: PENALTY}, hints=PERMANENT)  # fmt: skip
