@@ -92,7 +92,9 @@ def build_service(
     """Assemble poller, deliverer and metrics into the service."""
     poller = Poller(db, build_fetcher(session, config.polling), config.polling, config.bot.timezone,
                     parse_executor=executor, clock=clock)  # fmt: skip
-    return Service(config, db, poller, build_deliverer(db, session, config, clock), Metrics(), clock=clock)
+    metrics = Metrics()
+    deliverer = build_deliverer(db, session, config, clock, metrics)
+    return Service(config, db, poller, deliverer, metrics, clock=clock)
 
 
 async def _stop(

@@ -14,6 +14,7 @@ import aiohttp
 
 from bot import messages
 from bot.config import Config, SubscriberConfig
+from bot.metrics import Metrics
 from bot.platforms import PLATFORMS
 from bot.platforms.errors import PushError
 from bot.platforms.message import Message
@@ -70,6 +71,7 @@ class Deliverer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         concurrency: int = 50,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db, self.session, self.subscribers, self.tz = db, session, dict(subscribers), tz
         self.staff_alerts = staff_alerts
@@ -80,6 +82,7 @@ class Deliverer:
         self._gate = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()  # a message being sent is still its subscriber's due head
         self.wakeup = asyncio.Event()  # set when something was queued, so the worker looks at once
+        self.metrics = metrics or Metrics()
 
     async def enqueue(self, subscriber: SubscriberConfig, message: Message) -> list[int]:
         """Render the message and write it to the outbox; nothing is sent before it is stored."""
@@ -192,6 +195,7 @@ class Deliverer:
             await self._failed(subscriber, message, exc, now)
             return False
         await mark_sent(self.db, message.id, self.clock())
+        self.metrics.delivery(subscriber.platform, "sent")
         log.info("sent subscriber_id=%s message_id=%d kind=%s part=%d/%d", subscriber.id, message.id,
                  message.kind, message.part, message.parts)  # fmt: skip
         return True
@@ -208,11 +212,14 @@ class Deliverer:
             error,
         )
         if exc.permanent:
+            self.metrics.delivery(subscriber.platform, "dead")
             await mark_dead(self.db, message.id, error)
             await self._subscriber_failing(subscriber, error, now)
         elif now - message.created_at >= GIVE_UP_AFTER:
+            self.metrics.delivery(subscriber.platform, "dead")
             await mark_dead(self.db, message.id, f"gave up after 24 h: {error}")
         else:
+            self.metrics.delivery(subscriber.platform, "retry")
             wait = max(retry_delay(message.attempts + 1, self.rng), exc.retry_after or timedelta(0))
             if exc.retry_after:  # the platform penalised the robot: nothing else goes to it either
                 self.limiters.get(*self._robot(subscriber)).lock(now + exc.retry_after)
@@ -233,6 +240,7 @@ def build_deliverer(
     session: aiohttp.ClientSession,
     config: Config,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    metrics: Metrics | None = None,
 ) -> Deliverer:
     """Return the deliverer for a configuration: every subscriber, staff alerts, secrets redacted."""
     return Deliverer(
@@ -243,4 +251,5 @@ def build_deliverer(
         staff_alerts=config.bot.staff_alerts,
         redactor=RedactingFilter(config.secrets()),
         clock=clock,
+        metrics=metrics,
     )

@@ -165,6 +165,34 @@ async def test_a_day_in_the_life(world):
         assert len(links) == len(set(links)), key  # nothing delivered twice
 
 
+async def test_metrics_count_polls_and_deliveries(world):
+    world.publish(ITEMS[3:])
+    await world.start()
+    await world.at(MORNING + timedelta(minutes=11))
+    world.publish(ITEMS)
+    await world.at(MORNING + timedelta(minutes=45))
+    body, _ = world.service.metrics.render()
+    text = body.decode()
+    assert 'parkbot_polls_total{source="hnkfq-news",status="ok"} 2.0' in text
+    assert 'parkbot_new_items_total{source="hnkfq-news"} 8.0' in text
+    assert 'parkbot_deliveries_total{platform="wecom",result="sent"} 1.0' in text
+
+
+async def test_maintenance_removes_old_items_but_never_their_uids(world):
+    world.publish(ITEMS)
+    await world.start()
+    await world.at(MORNING + timedelta(minutes=11))
+    world.clock.now += world.config.bot.retention + timedelta(days=1)
+    done = await world.service.maintenance()
+    assert done.items == len(ITEMS)
+    state = await source_by_id(world.db, "hnkfq-news")
+    world.clock.now = state.next_poll_at
+    # a different body (shortened link texts) with the same items: parsed again, nothing new
+    world.site.set_page(LIST, samples.gbk_list_page(ITEMS, host=world.host, truncate=12), "text/html")
+    [result] = await world.service.poll_due()
+    assert result.status == "ok" and result.new == ()  # the same items seen again are not new
+
+
 async def test_missed_digest_is_sent_once_on_start(world):
     world.publish(ITEMS[3:])
     await world.start()
