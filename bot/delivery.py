@@ -41,6 +41,7 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
 SEND_TIMEOUT = 15.0
+DUE_PAGE = 20_000
 
 
 def retry_delay(attempts: int, rng: random.Random) -> timedelta:
@@ -140,7 +141,8 @@ class Deliverer:
         """Send each subscriber's next due message whose robot is free now; return how many went out."""
         now = self.clock()
         sends = []
-        for message in await due_messages(self.db, now):
+        # every due head at once: a page of rate-limited robots must not hide the free ones behind it
+        for message in await due_messages(self.db, now, limit=DUE_PAGE):
             subscriber = self.subscribers.get(message.subscriber_id)
             if subscriber is None or message.id in self._in_flight:
                 continue  # removed from config: its messages wait until it comes back
