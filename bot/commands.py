@@ -10,6 +10,7 @@ from bot.config import Config, SubscriberConfig
 from bot.database import open_database
 from bot.errors import UsageError
 from bot.tables import render_table
+from bot.timefmt import local_iso
 from storage.db import backup
 from storage.errors import StorageError
 from storage.items import newest_items, search_items
@@ -133,8 +134,8 @@ def _item_json(item: StoredItem, tz: tzinfo) -> dict[str, object]:
         "title": item.title,
         "link": item.link,
         "summary": item.summary,
-        "published": item.published_at.astimezone(tz).isoformat() if item.published_at else None,
-        "fetched": item.fetched_at.astimezone(tz).isoformat(),
+        "published": local_iso(item.published_at, tz),
+        "fetched": local_iso(item.fetched_at, tz),
     }
 
 

@@ -9,6 +9,7 @@ from bot.config import Config
 from bot.database import open_database
 from bot.errors import UsageError
 from bot.tables import render_table
+from bot.timefmt import local_iso
 from storage.outbox import OutboxCounts, OutboxMessage, dead_messages, outbox_counts, retry_dead
 
 
@@ -37,10 +38,6 @@ async def run_outbox(
     return _as_text(counts, dead, tz)
 
 
-def _local(moment: datetime | None, tz: tzinfo) -> str | None:
-    return moment.astimezone(tz).isoformat() if moment else None
-
-
 def _count_json(c: OutboxCounts, tz: tzinfo) -> dict[str, object]:
     return {
         "subscriber": c.subscriber_id,
@@ -48,7 +45,7 @@ def _count_json(c: OutboxCounts, tz: tzinfo) -> dict[str, object]:
         "sending": c.sending,
         "dead": c.dead,
         "sent": c.sent,
-        "oldest_pending": _local(c.oldest_pending_at, tz),
+        "oldest_pending": local_iso(c.oldest_pending_at, tz),
     }
 
 
@@ -60,7 +57,7 @@ def _dead_json(m: OutboxMessage, tz: tzinfo) -> dict[str, object]:
         "part": m.part,
         "parts": m.parts,
         "attempts": m.attempts,
-        "created": _local(m.created_at, tz),
+        "created": local_iso(m.created_at, tz),
         "error": m.last_error,
     }
 

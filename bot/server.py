@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 
 from bot.feed_xml import ASSOCIATION, FeedEntry, entries_from_items, etag_for, render_atom
 from bot.service import Service
+from bot.timefmt import local_iso
 from storage.announcements import announcements_since
 from storage.errors import StorageError
 from storage.items import newest_items
@@ -28,10 +29,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/feed.xml", feed)
-
-
-def _iso(moment: datetime | None, service: Service) -> str | None:
-    return moment.astimezone(service.config.bot.timezone).isoformat() if moment else None
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -53,8 +50,8 @@ async def healthz(request: web.Request) -> web.Response:
             "dead": sum(c.dead for c in counts),
         },
         "subscribers": [{"id": s.id, "health": s.health, "reason": s.failing_reason} for s in subscribers],
-        "last_poll": _iso(service.last_poll_at, service),
-        "last_digest": _iso(max(digests, default=None), service),
+        "last_poll": local_iso(service.last_poll_at, service.config.bot.timezone),
+        "last_digest": local_iso(max(digests, default=None), service.config.bot.timezone),
     }
     return web.json_response(body, dumps=lambda data: json.dumps(data, ensure_ascii=False))
 
@@ -65,8 +62,8 @@ def _source_health(source: SourceState, service: Service) -> dict[str, object]:
         "status": source.last_status or "new",
         "error_count": source.error_count,
         "error": source.last_error,
-        "last_success": _iso(source.last_success_at, service),
-        "next_poll": _iso(source.next_poll_at, service),
+        "last_success": local_iso(source.last_success_at, service.config.bot.timezone),
+        "next_poll": local_iso(source.next_poll_at, service.config.bot.timezone),
         "items": source.item_count,
     }
 

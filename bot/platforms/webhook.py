@@ -13,6 +13,7 @@ from bot.platforms.errors import PushError
 from bot.platforms.http import encode, post_json
 from bot.platforms.message import Message
 from bot.platforms.textparts import MARKDOWN, PLAIN, render_parts
+from bot.timefmt import local_iso
 
 NAME = "webhook"
 RATE_LIMITS = ()  # none of ours; the receiver answers 429 with Retry-After if it wants fewer
@@ -38,7 +39,7 @@ def render(message: Message, tz: tzinfo, *, style: str = "markdown") -> list[dic
                     "link": e.link,
                     "source": e.source_name,
                     "summary": e.summary,
-                    "published": e.published_at.astimezone(tz).isoformat() if e.published_at else None,
+                    "published": local_iso(e.published_at, tz),
                 }
                 for e in message.entries
             ],
