@@ -55,16 +55,16 @@ async def _deliver(db: Database, config: Config, subscriber_ids: list[str]) -> d
         deliverer = build_deliverer(db, session, config)
         await deliverer.recover()
         deadline = datetime.now(UTC) + SEND_WAIT
-        while await deliverer.deliver_due() or _soon(await deliverer.next_wake(), deadline):
+        while True:
+            if await deliverer.deliver_due():
+                continue
             wake = await deliverer.next_wake()
-            if wake is not None and wake > datetime.now(UTC):  # a robot's rate limit: wait for it
-                await asyncio.sleep((wake - datetime.now(UTC)).total_seconds())
+            if wake is None or wake > deadline:
+                break
+            # a robot's rate limit or a retry: wait for it, then send again
+            await asyncio.sleep(max((wake - datetime.now(UTC)).total_seconds(), 0))
     waiting = {c.subscriber_id for c in await outbox_counts(db) if c.pending or c.sending or c.dead}
     return {sid: sid not in waiting for sid in subscriber_ids}
-
-
-def _soon(wake: datetime | None, deadline: datetime) -> bool:
-    return wake is not None and wake <= deadline
 
 
 def _row(plan: DigestPlan, config: Config, sent: bool) -> dict[str, object]:
