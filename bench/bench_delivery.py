@@ -21,8 +21,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import SubscriberConfig
-from bot.delivery import Deliverer
+from bot.config.types import SubscriberConfig
+from bot.delivery.worker import Deliverer
 from bot.platforms.message import Entry, Message
 from bot.redact import Secret
 from storage.db import connect

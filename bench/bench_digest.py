@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import load_config
-from bot.digest import DigestBuilder
+from bot.config.load import load_config
+from bot.delivery.digest import DigestBuilder
 from feeds.models import ParsedItem
 from storage.db import connect
 from storage.items import insert_new_items

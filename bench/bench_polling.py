@@ -27,7 +27,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import PollingConfig, SourceConfig
+from bot.config.types import PollingConfig, SourceConfig
 from bot.http import build_fetcher, client_session
 from bot.parse_pool import parse_pool
 from bot.pipeline import Poller

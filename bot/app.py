@@ -12,16 +12,16 @@ import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import Config
+from bot.config.types import Config
 from bot.database import open_database
-from bot.delivery import build_deliverer
+from bot.delivery.worker import build_deliverer
 from bot.http import build_fetcher, client_session
 from bot.metrics import Metrics
 from bot.parse_pool import parse_pool
 from bot.pipeline import Poller
 from bot.scheduler import build_scheduler
-from bot.server import SERVICE, add_routes
 from bot.service import Service
+from bot.web.routes import SERVICE, add_routes
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.config import Config
+from bot.config.types import Config
 from storage.db import Database, connect
 from storage.sources import sync_sources
 from storage.subscribers import sync_subscribers

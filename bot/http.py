@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.config import PollingConfig
+from bot.config.types import PollingConfig
 from feeds.fetch import Fetcher
 
 

@@ -12,14 +12,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from bot import messages
-from bot.config import PollingConfig, SourceConfig
+from bot.config.types import PollingConfig, SourceConfig
 from feeds.charset import decode_html
 from feeds.errors import ParseError
 from feeds.fetch import Fetcher, FetchResult
 from feeds.html_list import parse_list_page
 from feeds.models import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
+from handlers import messages
 from storage.alerts import clear_alerts, raise_alert
 from storage.db import Database
 from storage.items import insert_new_items, unseen_uids

@@ -8,10 +8,10 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Config
-from bot.delivery import Deliverer
-from bot.digest import DigestBuilder, DigestPlan, due_subscribers
-from bot.instant import push_instant
+from bot.config.types import Config
+from bot.delivery.digest import DigestBuilder, DigestPlan, due_subscribers
+from bot.delivery.instant import push_instant
+from bot.delivery.worker import Deliverer
 from bot.metrics import Metrics
 from bot.pipeline import Poller, PollResult
 from storage.db import Database

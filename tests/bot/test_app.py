@@ -12,9 +12,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import build_app
-from bot.config import load_config
+from bot.config.load import load_config
 from bot.scheduler import build_scheduler
-from bot.server import SERVICE
+from bot.web.routes import SERVICE
 from storage.outbox import outbox_counts
 from tests.fakes.chat_platforms import ManualClock
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from feeds.models import ParsedItem
 from storage.db import connect
 from storage.items import insert_new_items

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.config import SubscriberConfig
-from bot.delivery import Deliverer
+from bot.config.types import SubscriberConfig
+from bot.delivery.worker import Deliverer
 from bot.platforms.message import Entry, Message
 from bot.redact import RedactingFilter, Secret
 from storage.alerts import open_alerts

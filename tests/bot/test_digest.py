@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cli import main
-from bot.config import load_config
-from bot.digest import DIGEST_CAP, DigestBuilder
+from bot.cli.main import main
+from bot.config.load import load_config
+from bot.delivery.digest import DIGEST_CAP, DigestBuilder
 from feeds.models import ParsedItem
 from storage.db import connect
 from storage.items import insert_new_items

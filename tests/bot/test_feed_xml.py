@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import feedparser
 import pytest
 
-from bot.feed_xml import (
+from bot.web.feed_xml import (
     ASSOCIATION,
     FeedEntry,
     entries_from_items,

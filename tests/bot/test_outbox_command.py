@@ -4,7 +4,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from bot.cli import main
+from bot.cli.main import main
 from storage.db import connect
 from storage.outbox import enqueue_messages, mark_dead
 from storage.subscribers import mark_subscriber_failing, sync_subscribers

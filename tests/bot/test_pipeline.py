@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.config import PollingConfig, SelectConfig, SourceConfig
+from bot.config.types import PollingConfig, SelectConfig, SourceConfig
 from bot.pipeline import Poller, backoff
 from storage.alerts import open_alerts
 from storage.items import newest_items

@@ -3,7 +3,7 @@
 import asyncio
 import json
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.fakes import samples
 
 CONFIG = """

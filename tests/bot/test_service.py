@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from bot.app import build_service
-from bot.config import load_config
+from bot.config.load import load_config
 from bot.database import open_database
 from storage.deliveries import digest_days
 from storage.sources import source_by_id

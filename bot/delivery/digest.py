@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Config, SubscriberConfig
-from bot.delivery import render_message
-from bot.filters import ItemMatcher
+from bot.config.types import Config, SubscriberConfig
+from bot.delivery.filters import ItemMatcher
+from bot.delivery.worker import render_message
 from bot.platforms.layout import short_date
 from bot.platforms.message import Entry, Message
 from storage.announcements import Announcement, announcements_since

@@ -6,10 +6,10 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Config, SubscriberConfig
+from bot.config.types import Config, SubscriberConfig
 from bot.database import open_database
-from bot.delivery import build_deliverer
-from bot.digest import DigestBuilder, DigestPlan
+from bot.delivery.digest import DigestBuilder, DigestPlan
+from bot.delivery.worker import build_deliverer
 from bot.errors import UsageError
 from bot.http import client_session
 from bot.platforms import console

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from bot.config import Config, SubscriberConfig
+from bot.cli.tables import render_table
+from bot.config.types import Config, SubscriberConfig
 from bot.database import open_database
 from bot.errors import UsageError
-from bot.tables import render_table
 from bot.timefmt import local_iso
 from storage.db import backup
 from storage.errors import StorageError

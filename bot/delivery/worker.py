@@ -12,14 +12,14 @@ from types import ModuleType
 
 import aiohttp
 
-from bot import messages
-from bot.config import Config, SubscriberConfig
+from bot.config.types import Config, SubscriberConfig
+from bot.delivery.ratelimit import RateLimiters
 from bot.metrics import Metrics
 from bot.platforms import PLATFORMS
 from bot.platforms.errors import PushError
 from bot.platforms.message import Message
-from bot.ratelimit import RateLimiters
 from bot.redact import RedactingFilter
+from handlers import messages
 from storage.alerts import raise_alert
 from storage.db import Database
 from storage.outbox import (

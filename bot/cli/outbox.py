@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, tzinfo
 
-from bot.config import Config
+from bot.cli.tables import render_table
+from bot.config.types import Config
 from bot.database import open_database
 from bot.errors import UsageError
-from bot.tables import render_table
 from bot.timefmt import local_iso
 from storage.outbox import OutboxCounts, OutboxMessage, dead_messages, outbox_counts, retry_dead
 

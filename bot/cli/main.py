@@ -14,14 +14,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot import commands
 from bot.app import STOP_GRACE, build_app
-from bot.config import ConfigError, find_config_path, load_config
-from bot.digest_command import run_digest
+from bot.cli import inspect as commands
+from bot.cli.digest import run_digest
+from bot.cli.outbox import run_outbox
+from bot.cli.poll import run_poll
+from bot.config.load import ConfigError, find_config_path, load_config
 from bot.errors import UsageError
 from bot.logs import setup_logging
-from bot.outbox_command import run_outbox
-from bot.poll_command import run_poll
 from storage.errors import StorageError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.config import Config, SubscriberConfig
-from bot.delivery import render_message
-from bot.filters import ItemMatcher
+from bot.config.types import Config, SubscriberConfig
+from bot.delivery.filters import ItemMatcher
+from bot.delivery.worker import render_message
 from bot.platforms.message import Entry, Message
 from storage.db import Database
 from storage.deliveries import add_deliveries, delivered_item_ids

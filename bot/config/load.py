@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.config_types import (
+from bot.config.types import (
     Answer,
     BotConfig,
     ChatConfig,
@@ -25,7 +25,7 @@ from bot.config_types import (
     WebhookChat,
     WeComChat,
 )
-from bot.config_values import (
+from bot.config.values import (
     Problems,
     RateLimit,
     Table,

@@ -6,14 +6,14 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from bot.config import Config, SourceConfig
+from bot.cli.progress import ProgressBar
+from bot.cli.tables import render_table
+from bot.config.types import Config, SourceConfig
 from bot.database import open_database
 from bot.errors import UsageError
 from bot.http import build_fetcher, client_session
 from bot.parse_pool import parse_pool
 from bot.pipeline import Poller, PollResult
-from bot.progress import ProgressBar
-from bot.tables import render_table
 
 
 def choose_sources(config: Config, wanted: list[str] | None) -> list[SourceConfig]:

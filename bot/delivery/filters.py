@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from bot.config import SubscriberConfig
+from bot.config.types import SubscriberConfig
 from storage.models import StoredItem
 
 

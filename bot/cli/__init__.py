@@ -1,0 +1,1 @@
+"""The `parkbot` command line: the parser, one module per command, and terminal tables and progress."""

@@ -1,0 +1,1 @@
+"""Configuration: config.toml loaded into frozen typed objects, with the value parsers it uses."""

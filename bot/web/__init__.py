@@ -1,0 +1,1 @@
+"""The HTTP side of the service: routes (/healthz, /metrics, /feed.xml) and the Atom feed."""
