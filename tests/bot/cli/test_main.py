@@ -18,7 +18,7 @@ from storage.items import insert_new_items
 from storage.models import PushState
 from storage.sources import sync_sources
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 
 MINIMAL = """
