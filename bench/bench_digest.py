@@ -22,8 +22,7 @@ from bot.config.load import load_config
 from bot.delivery.digest import DigestBuilder
 from feeds.models import ParsedItem
 from storage.db import connect
-from storage.items import insert_new_items
-from storage.models import PushState
+from storage.items import PushState, insert_new_items
 from storage.sources import sync_sources
 from storage.subscribers import sync_subscribers
 

@@ -22,9 +22,8 @@ from feeds.parse import parse_feed
 from handlers import messages
 from storage.alerts import clear_alerts, raise_alert
 from storage.db import Database
-from storage.items import insert_new_items, unseen_uids
-from storage.models import PushState, SourceState, StoredItem
-from storage.sources import record_poll_failure, record_poll_success, source_by_id
+from storage.items import PushState, StoredItem, insert_new_items, unseen_uids
+from storage.sources import SourceState, record_poll_failure, record_poll_success, source_by_id
 
 log = logging.getLogger(__name__)
 

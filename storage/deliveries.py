@@ -9,8 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Database
-from storage.items import item_from_row
-from storage.models import StoredItem
+from storage.items import StoredItem, item_from_row
 from storage.times import to_db
 
 _BATCH = 500

@@ -7,13 +7,38 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import aiosqlite
 
 from feeds.models import ParsedItem
 from storage.db import Database
-from storage.models import PushState, StoredItem
 from storage.times import from_db, to_db
+
+
+class PushState(StrEnum):
+    """Whether a stored item may be pushed to subscribers."""
+
+    PUSH = "push"
+    SEEDED = "seeded"  # found on a source's first fetch
+    STALE = "stale"  # already old when first seen
+    HELD = "held"  # part of an anomalous poll
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """One stored news item."""
+
+    id: int
+    source_id: str
+    uid: str
+    link: str
+    title: str
+    summary: str
+    published_at: datetime | None
+    fetched_at: datetime
+    push_state: PushState
+
 
 _NEWEST = "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC"
 # The trigram tokenizer needs three characters; shorter terms are matched with LIKE.

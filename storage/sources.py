@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database
 from storage.errors import NotFound
-from storage.models import SourceState
 from storage.times import from_db, to_db
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source's polling state as stored."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_status: str | None
+    error_count: int
+    last_error: str | None
+    last_error_at: datetime | None
+    empty_polls: int
+    next_poll_at: datetime | None
+    seeded_at: datetime | None
+    item_count: int
+    newest_item_at: datetime | None
+
 
 _SELECT = """
 SELECT s.*,

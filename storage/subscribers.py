@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database
-from storage.models import SubscriberState
 from storage.times import from_db, to_db
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberState:
+    """A subscriber's runtime state as stored."""
+
+    id: str
+    health: str
+    failing_reason: str | None
+    failing_since: datetime | None
+    last_digest_at: datetime | None
+    keywords: tuple[str, ...]
 
 
 async def sync_subscribers(db: Database, subscriber_ids: Iterable[str], now: datetime) -> None:

@@ -13,9 +13,8 @@ from bot.errors import UsageError
 from bot.timefmt import local_iso
 from storage.db import backup
 from storage.errors import StorageError
-from storage.items import newest_items, search_items
+from storage.items import StoredItem, newest_items, search_items
 from storage.migrate import schema_version
-from storage.models import StoredItem
 from storage.sources import all_sources
 from storage.subscribers import all_subscribers
 

@@ -22,7 +22,7 @@ from storage.deliveries import (
     pushable_items_after,
     write_digests,
 )
-from storage.models import StoredItem
+from storage.items import StoredItem
 from storage.subscribers import all_subscribers
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.config.types import SubscriberConfig
-from storage.models import StoredItem
+from storage.items import StoredItem
 
 
 class ItemMatcher:

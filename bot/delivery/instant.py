@@ -11,7 +11,7 @@ from bot.delivery.worker import render_message
 from bot.platforms.message import Entry, Message
 from storage.db import Database
 from storage.deliveries import add_deliveries, delivered_item_ids
-from storage.models import PushState, StoredItem
+from storage.items import PushState, StoredItem
 from storage.outbox import add_messages
 
 

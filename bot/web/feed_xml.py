@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage.models import StoredItem
+from storage.items import StoredItem
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ASSOCIATION = "湖南省开发区协会"  # the author of announcements and of the feed itself

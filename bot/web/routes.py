@@ -14,9 +14,8 @@ from bot.web.feed_xml import ASSOCIATION, FeedEntry, entries_from_items, etag_fo
 from storage.announcements import announcements_since
 from storage.errors import StorageError
 from storage.items import newest_items
-from storage.models import SourceState
 from storage.outbox import outbox_counts
-from storage.sources import all_sources
+from storage.sources import SourceState, all_sources
 from storage.subscribers import all_subscribers
 
 SERVICE = web.AppKey("service", Service)

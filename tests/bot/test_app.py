@@ -108,8 +108,7 @@ async def test_metrics_in_prometheus_format(client):
 
 async def test_feed_xml_is_valid_atom_with_etag(client):
     from feeds.models import ParsedItem
-    from storage.items import insert_new_items
-    from storage.models import PushState
+    from storage.items import PushState, insert_new_items
 
     db = client.app[SERVICE].db
     item = ParsedItem(

@@ -11,8 +11,7 @@ import pytest
 from bot.config.types import PollingConfig, SelectConfig, SourceConfig
 from bot.pipeline import Poller, backoff
 from storage.alerts import open_alerts
-from storage.items import newest_items
-from storage.models import PushState
+from storage.items import PushState, newest_items
 from storage.sources import source_by_id, sync_sources
 from tests.fakes import samples
 from tests.fakes.samples import ITEMS, SampleItem

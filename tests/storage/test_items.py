@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feeds.models import ParsedItem
-from storage.items import insert_new_items, newest_items, search_items, unseen_uids
-from storage.models import PushState
+from storage.items import PushState, insert_new_items, newest_items, search_items, unseen_uids
 from storage.sources import all_sources, sync_sources
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)

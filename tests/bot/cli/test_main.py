@@ -14,8 +14,7 @@ import pytest
 from bot.cli.main import main
 from feeds.models import ParsedItem
 from storage.db import connect
-from storage.items import insert_new_items
-from storage.models import PushState
+from storage.items import PushState, insert_new_items
 from storage.sources import sync_sources
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,7 +14,7 @@ from bot.web.feed_xml import (
     render_atom,
     strip_invalid_chars,
 )
-from storage.models import PushState, StoredItem
+from storage.items import PushState, StoredItem
 
 A = "{http://www.w3.org/2005/Atom}"
 SELF_URL = "http://127.0.0.1:8080/feed.xml"
