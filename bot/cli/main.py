@@ -15,8 +15,10 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import STOP_GRACE, build_app
-from bot.cli import inspect as commands
+from bot.cli.backup import run_backup
+from bot.cli.check import run_check
 from bot.cli.digest import run_digest
+from bot.cli.items import run_items
 from bot.cli.outbox import run_outbox
 from bot.cli.poll import run_poll
 from bot.config.load import ConfigError, find_config_path, load_config
@@ -74,14 +76,14 @@ async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
     now = datetime.now(UTC)
     match args.command:
         case "check":
-            return await commands.run_check(config, now), EXIT_OK
+            return await run_check(config, now), EXIT_OK
         case "items":
-            listing = await commands.run_items(
+            listing = await run_items(
                 config, now, source=args.source, search=args.search, limit=args.limit, as_json=args.json
             )
             return listing, EXIT_OK
         case "backup":
-            return await commands.run_backup(config, args.path), EXIT_OK
+            return await run_backup(config, args.path), EXIT_OK
         case "digest":
             shown = await run_digest(config, wanted=args.subscriber, preview=args.preview, as_json=args.json)
             return shown, EXIT_OK

@@ -1,19 +1,13 @@
-"""The bodies of the inspection commands: check, items, backup."""
+"""`parkbot check`: validate the configuration and the database; list what it sets up, secrets masked."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, tzinfo
-from pathlib import Path
+from datetime import datetime
 
 from bot.cli.tables import render_table
 from bot.config.types import Config, SubscriberConfig
 from bot.database import open_database
-from bot.errors import UsageError
-from bot.timefmt import local_iso
-from storage.db import backup
 from storage.errors import StorageError
-from storage.items import StoredItem, newest_items, search_items
 from storage.migrate import schema_version
 from storage.sources import all_sources
 from storage.subscribers import all_subscribers
@@ -96,57 +90,3 @@ def _duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
-
-
-async def run_items(
-    config: Config, now: datetime, *, source: str | None, search: str | None, limit: int, as_json: bool
-) -> str:
-    """List stored items newest first, as a table or as JSON."""
-    if source is not None and source not in {s.id for s in config.sources}:
-        raise UsageError(f"--source: no source {source!r} in {config.path.name}")
-    if limit < 1:
-        raise UsageError("--limit: must be at least 1")
-    db = await open_database(config, now)
-    try:
-        if search:
-            found = await search_items(db, search, source_id=source, limit=limit)
-        else:
-            found = await newest_items(db, source_id=source, limit=limit)
-    finally:
-        await db.close()
-    tz = config.bot.timezone
-    if as_json:
-        return json.dumps([_item_json(item, tz) for item in found], ensure_ascii=False, indent=2)
-    if not found:
-        return "no items"
-    rows = [
-        [_local(i.published_at or i.fetched_at, tz, "%m-%d %H:%M"), i.source_id, i.title, i.link]
-        for i in found
-    ]
-    return render_table(["date", "source", "title", "link"], rows)
-
-
-def _item_json(item: StoredItem, tz: tzinfo) -> dict[str, object]:
-    return {
-        "id": item.id,
-        "source": item.source_id,
-        "title": item.title,
-        "link": item.link,
-        "summary": item.summary,
-        "published": local_iso(item.published_at, tz),
-        "fetched": local_iso(item.fetched_at, tz),
-    }
-
-
-def _local(moment: datetime, tz: tzinfo, fmt: str) -> str:
-    return moment.astimezone(tz).strftime(fmt)
-
-
-async def run_backup(config: Config, target: Path) -> str:
-    """Copy the database to target with SQLite's online backup."""
-    db = await open_database(config, datetime.now(UTC))
-    try:
-        await backup(db, target)
-    finally:
-        await db.close()
-    return f"backup written to {target} ({target.stat().st_size} bytes, integrity ok)"
