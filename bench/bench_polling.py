@@ -27,10 +27,9 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import client_session
 from bot.config.types import PollingConfig, SourceConfig
-from bot.http import build_fetcher, client_session
-from bot.parse_pool import parse_pool
-from bot.pipeline import Poller
+from bot.pipeline import Poller, build_fetcher, parse_pool
 from storage.db import connect
 from storage.sources import sync_sources
 

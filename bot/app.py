@@ -15,10 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config.types import Config
 from bot.database import open_database
 from bot.delivery.worker import build_deliverer
-from bot.http import build_fetcher, client_session
 from bot.metrics import Metrics
-from bot.parse_pool import parse_pool
-from bot.pipeline import Poller
+from bot.pipeline import Poller, build_fetcher, parse_pool
 from bot.scheduler import build_scheduler
 from bot.service import Service
 from bot.web.routes import SERVICE, add_routes
@@ -28,6 +26,12 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE = 5.0  # seconds for running jobs and sends to finish on SIGTERM; the rest stays pending
 MAX_REQUEST = 1024 * 1024  # the contract refuses bodies over 1 MB
+
+
+def client_session() -> aiohttp.ClientSession:
+    """Return the shared client session; every request sets its own timeout."""
+    connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
+    return aiohttp.ClientSession(connector=connector, raise_for_status=False)
 
 
 def build_app(

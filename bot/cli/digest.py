@@ -6,12 +6,12 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.app import client_session
 from bot.config.types import Config, SubscriberConfig
 from bot.database import open_database
 from bot.delivery.digest import DigestBuilder, DigestPlan
 from bot.delivery.worker import build_deliverer
 from bot.errors import UsageError
-from bot.http import client_session
 from bot.platforms import console
 from storage.db import Database
 from storage.outbox import outbox_counts

@@ -9,7 +9,7 @@ from bot.cli.tables import render_table
 from bot.config.types import Config
 from bot.database import open_database
 from bot.errors import UsageError
-from bot.timefmt import local_iso
+from bot.platforms.layout import local_iso
 from storage.outbox import OutboxCounts, OutboxMessage, dead_messages, outbox_counts, retry_dead
 
 

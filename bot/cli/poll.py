@@ -6,14 +6,13 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from bot.app import client_session
 from bot.cli.progress import ProgressBar
 from bot.cli.tables import render_table
 from bot.config.types import Config, SourceConfig
 from bot.database import open_database
 from bot.errors import UsageError
-from bot.http import build_fetcher, client_session
-from bot.parse_pool import parse_pool
-from bot.pipeline import Poller, PollResult
+from bot.pipeline import Poller, PollResult, build_fetcher, parse_pool
 
 
 def choose_sources(config: Config, wanted: list[str] | None) -> list[SourceConfig]:

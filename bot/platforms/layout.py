@@ -24,6 +24,11 @@ PART_MARK_RESERVE = len(" (99/99)")
 ELLIPSIS = "…"
 
 
+def local_iso(moment: datetime | None, tz: tzinfo) -> str | None:
+    """Return ISO 8601 with the zone's offset (`2026-11-29T16:20:00+08:00`), or None for no time."""
+    return moment.astimezone(tz).isoformat() if moment else None
+
+
 def escape_markdown(text: str) -> str:
     """Return text that renders literally inside markdown and cannot break the layout."""
     return " ".join(text.translate(_MARKDOWN_SAFE).split())

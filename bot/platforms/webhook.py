@@ -11,9 +11,9 @@ import aiohttp
 
 from bot.platforms.errors import PushError
 from bot.platforms.http import encode, post_json
+from bot.platforms.layout import local_iso
 from bot.platforms.message import Message
 from bot.platforms.textparts import MARKDOWN, PLAIN, render_parts
-from bot.timefmt import local_iso
 
 NAME = "webhook"
 RATE_LIMITS = ()  # none of ours; the receiver answers 429 with Retry-After if it wants fewer

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bot.platforms.layout import local_iso
 from bot.service import Service
-from bot.timefmt import local_iso
 from bot.web.feed_xml import ASSOCIATION, FeedEntry, entries_from_items, etag_for, render_atom
 from storage.announcements import announcements_since
 from storage.errors import StorageError

@@ -75,7 +75,7 @@ async def make_poller(db, clock):
     async with aiohttp.ClientSession() as session:
 
         async def build(*sources: SourceConfig, **settings) -> Poller:
-            from bot.http import build_fetcher
+            from bot.pipeline import build_fetcher
 
             config = polling(**settings)
             await sync_sources(db, [(s.id, s.url) for s in sources], clock.now)
