@@ -27,7 +27,6 @@ from bot.config.types import (
 )
 from bot.config.values import (
     Problems,
-    RateLimit,
     Table,
     check_encoding,
     check_http_url,
@@ -41,32 +40,11 @@ from bot.config.values import (
     parse_time,
     parse_timezone,
 )
+from bot.platforms import PLATFORMS
 from bot.redact import Secret
-
-__all__ = [
-    "Answer",
-    "BotConfig",
-    "ChatConfig",
-    "Config",
-    "ConfigError",
-    "DingTalkChat",
-    "FeishuChat",
-    "PollingConfig",
-    "RateLimit",
-    "SelectConfig",
-    "ServerConfig",
-    "SourceConfig",
-    "StaffConfig",
-    "SubscriberConfig",
-    "WeComChat",
-    "WebhookChat",
-    "find_config_path",
-    "load_config",
-]
 
 DEFAULT_CONFIG = "config.toml"
 DEFAULT_USER_AGENT = "parkbot/0.1"
-PLATFORMS = ("wecom", "dingtalk", "feishu", "webhook", "console")
 _KEYS = {
     "": ("bot", "server", "polling", "sources", "subscribers", "chat", "answers", "staff"),
     "bot": ("name", "timezone", "database", "staff_alerts", "retention"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.config.values import RateLimit
+from bot.platforms.base import RateLimit
 from bot.redact import Secret, looks_like_url, url_secrets
 from feeds.models import ListSelectors
 

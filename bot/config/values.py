@@ -10,12 +10,12 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.platforms.base import RateLimit
 from bot.redact import Secret
 from feeds.charset import canonical_encoding
 
@@ -31,14 +31,6 @@ _RATE = re.compile(r"(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day
 _ID = re.compile(r"[a-z0-9-]+")
 _REFERENCE = re.compile(r"\$\$|\$\{([^}]*)(\}?)")
 _VARIABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """At most `count` messages per `per`."""
-
-    count: int
-    per: timedelta
 
 
 def parse_duration(text: str) -> timedelta:

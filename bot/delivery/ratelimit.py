@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from bot.config.values import RateLimit
+from bot.platforms.base import RateLimit
 
 # Our clock and the platform's differ a little; counting each window a bit longer keeps us under.
 MAX_SAFETY = timedelta(seconds=1)

@@ -8,7 +8,6 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
-from types import ModuleType
 
 import aiohttp
 
@@ -16,6 +15,7 @@ from bot.config.types import Config, SubscriberConfig
 from bot.delivery.ratelimit import RateLimiters
 from bot.metrics import Metrics
 from bot.platforms import PLATFORMS
+from bot.platforms.base import Platform
 from bot.platforms.errors import PushError
 from bot.platforms.message import Message
 from bot.redact import RedactingFilter
@@ -181,7 +181,7 @@ class Deliverer:
             self._in_flight.discard(message.id)
 
     async def _attempt(
-        self, module: ModuleType, subscriber: SubscriberConfig, message: OutboxMessage, now: datetime
+        self, module: Platform, subscriber: SubscriberConfig, message: OutboxMessage, now: datetime
     ) -> bool:
         await mark_sending(self.db, message.id, now)
         try:

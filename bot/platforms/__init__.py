@@ -1,9 +1,8 @@
-"""One module per chat platform, each with the same functions: render (pure), send, and sign where signed."""
+"""Chat platforms, one module each behind the `Platform` protocol: render (pure), send, sign where signed."""
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from bot.platforms import console, dingtalk, feishu, webhook, wecom
+from bot.platforms.base import Platform
 
-PLATFORMS: dict[str, ModuleType] = {m.NAME: m for m in (wecom, dingtalk, feishu, webhook, console)}
+PLATFORMS: dict[str, Platform] = {m.NAME: m for m in (wecom, dingtalk, feishu, webhook, console)}

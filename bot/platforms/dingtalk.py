@@ -14,7 +14,7 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
-from bot.config.values import RateLimit
+from bot.platforms.base import RateLimit
 from bot.platforms.errors import judge
 from bot.platforms.http import encode, post_json
 from bot.platforms.layout import one_line, shorten

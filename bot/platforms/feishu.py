@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.config.values import RateLimit
+from bot.platforms.base import RateLimit
 from bot.platforms.errors import judge
 from bot.platforms.http import encode, post_json
 from bot.platforms.layout import Block, group_by_source, one_line, pack, part_mark, short_date, shorten

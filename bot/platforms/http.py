@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 
 from bot.platforms.errors import PushError
-from feeds.fetch import parse_retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +62,16 @@ async def post_json(
     except ValueError:
         parsed = {}
     return Answer(status, parsed if isinstance(parsed, dict) else {}, retry_after)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Read a robot's Retry-After (delta-seconds or HTTP-date, RFC 9110 §10.2.3) as a delay from `now`."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # HTTP-dates are always GMT (RFC 9110 §5.6.7).
+    return max(when.replace(tzinfo=when.tzinfo or UTC) - now, timedelta(0))

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.config.values import RateLimit
+from bot.platforms.base import RateLimit
 from bot.platforms.errors import judge
 from bot.platforms.http import encode, post_json
 from bot.platforms.message import Message

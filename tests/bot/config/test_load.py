@@ -5,7 +5,8 @@ import pytest
 
 from bot.config.load import ConfigError, find_config_path, load_config
 from bot.config.types import SelectConfig
-from bot.config.values import RateLimit, parse_duration, parse_rate_limit, parse_size, parse_time
+from bot.config.values import parse_duration, parse_rate_limit, parse_size, parse_time
+from bot.platforms.base import RateLimit
 
 WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 FEISHU_TOKEN = "2d9f6c4e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
