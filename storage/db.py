@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,18 @@ async def backup(db: Database, target: Path) -> None:
         raise StorageError(f"cannot write backup {target}: {exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseHealth:
+    """What `parkbot check` reports of the database file itself."""
+
+    journal_mode: str
+    verdict: str  # "ok", or what SQLite's quick_check found
+
+
+async def database_health(db: Database) -> DatabaseHealth:
+    """Run SQLite's quick_check and read the journal mode."""
+    (verdict,) = await db.fetchone("PRAGMA quick_check")
+    (mode,) = await db.fetchone("PRAGMA journal_mode")
+    return DatabaseHealth(mode, verdict)

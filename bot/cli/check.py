@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.cli.tables import render_table
 from bot.config.types import Config, SubscriberConfig
 from bot.database import open_database
+from storage.db import database_health
 from storage.errors import StorageError
 from storage.migrate import schema_version
 from storage.sources import all_sources
@@ -18,17 +19,16 @@ async def run_check(config: Config, now: datetime) -> str:
     db = await open_database(config, now)
     try:
         version = await schema_version(db.conn)
-        (verdict,) = await db.fetchone("PRAGMA quick_check")
-        (mode,) = await db.fetchone("PRAGMA journal_mode")
+        found = await database_health(db)
         states = {s.id: s for s in await all_sources(db)}
         health = {s.id: s for s in await all_subscribers(db)}
     finally:
         await db.close()
-    if verdict != "ok":
-        raise StorageError(f"database {config.bot.database} failed its check: {verdict}")
+    if found.verdict != "ok":
+        raise StorageError(f"database {config.bot.database} failed its check: {found.verdict}")
     lines = [
         f"config    {config.path.resolve()}: ok",
-        f"database  {config.bot.database} (schema {version}, {mode}, {verdict})",
+        f"database  {config.bot.database} (schema {version}, {found.journal_mode}, {found.verdict})",
         f"timezone  {config.bot.timezone.key}",
         "",
         f"sources ({len(config.sources)}):",
