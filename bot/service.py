@@ -14,6 +14,8 @@ from bot.delivery.instant import push_instant
 from bot.delivery.worker import Deliverer
 from bot.metrics import Metrics
 from bot.pipeline import Poller, PollResult
+from bot.platforms import console
+from handlers.context import ServiceStatus
 from storage.db import Database
 from storage.deliveries import digest_days
 from storage.maintenance import Housekeeping, run_housekeeping
@@ -135,3 +137,29 @@ class Service:
         self.metrics.outbox(sum(c.pending + c.sending for c in counts), sum(c.dead for c in counts))
         for source in await all_sources(self.db):
             self.metrics.source_failing(source.id, source.error_count > 0)
+
+    async def service_status(self) -> ServiceStatus:
+        """The health summary that chat's 状态 shows (handlers.context.StatusSource)."""
+        configured = {s.id for s in self.config.sources if s.enabled}
+        sources = [s for s in await all_sources(self.db) if s.id in configured]
+        counts = await outbox_counts(self.db)
+        digests = [s.last_digest_at for s in await all_subscribers(self.db) if s.last_digest_at]
+        return ServiceStatus(
+            sources=len(sources),
+            sources_failing=sum(1 for s in sources if s.error_count > 0),
+            outbox_pending=sum(c.pending + c.sending for c in counts),
+            outbox_dead=sum(c.dead for c in counts),
+            last_poll=self.last_poll_at,
+            last_digest=max(digests, default=None),
+        )
+
+    async def preview_digest(self, subscriber_id: str) -> str | None:
+        """Today's digest for a subscriber as plain text, queueing nothing (handlers.context.DigestPreviewer).
+
+        Raises KeyError for a subscriber that is not in the configuration.
+        """
+        subscriber = {s.id: s for s in self.config.subscribers}[subscriber_id]
+        (plan,) = await DigestBuilder(self.db, self.config, self.clock).plan([subscriber])
+        if plan.message is None:
+            return None
+        return "\n".join(p["text"] for p in console.render(plan.message, self.config.bot.timezone))

@@ -1,1 +1,1 @@
-"""Chat command handlers, platform-neutral."""
+"""Platform-neutral chat commands: messages in, replies out, the router, and every Chinese text."""

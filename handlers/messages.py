@@ -32,3 +32,13 @@ def subscriber_failing(name: str, error: str) -> str:
         f"【parkbot】订阅「{name}」的机器人拒绝了消息：{error}。消息已保留，未再发送；"
         "修正 config.toml 中的地址或密钥后，运行 parkbot outbox --retry-dead 重新发送。"
     )
+
+
+def unknown_command() -> str:
+    """Reply to text that names no command."""
+    return "没有听懂这条指令。发送「帮助」查看可用的指令。"
+
+
+def command_failed() -> str:
+    """Reply when a command failed for a reason the person asking cannot fix."""
+    return "抱歉，处理这条指令时出了问题，已记录在日志中，请稍后再试。"

@@ -10,6 +10,7 @@ import pytest
 from bot.app import build_service
 from bot.config.load import load_config
 from bot.database import open_database
+from handlers.context import DigestPreviewer, StatusSource
 from storage.deliveries import digest_days
 from storage.sources import source_by_id
 from tests.fakes import samples
@@ -230,3 +231,22 @@ async def test_first_polls_are_spread_and_later_polls_jittered(world):
     after = await source_by_id(world.db, "hnkfq-news")
     wait = after.next_poll_at - state.next_poll_at
     assert timedelta(minutes=28) <= wait <= timedelta(minutes=32)
+
+
+async def test_the_service_answers_the_handlers_protocols(world):
+    world.publish(ITEMS[3:])
+    service = await world.start()
+    status: StatusSource = service  # what a chat command's context holds
+    previewer: DigestPreviewer = service
+    assert await previewer.preview_digest("members") is None  # nothing stored yet
+    await world.at(MORNING + timedelta(minutes=11))
+    world.publish(ITEMS)
+    await world.at(MORNING + timedelta(minutes=45))
+    found = await status.service_status()
+    assert (found.sources, found.sources_failing, found.outbox_dead) == (1, 0, 0)
+    assert found.last_poll == MORNING + timedelta(minutes=45)
+    preview = await previewer.preview_digest("yongzhou")
+    assert preview is not None and ITEMS[0].title in preview
+    assert await digest_days(world.db, "2026-11-30") == set()  # a preview queues nothing
+    with pytest.raises(KeyError):
+        await previewer.preview_digest("nobody")
