@@ -1,1 +1,1 @@
-"""Service wiring: configuration, CLI, scheduler, HTTP server, delivery and chat platforms."""
+"""Service wiring at the top (app, service, scheduler, pipeline); one subpackage per concern below."""
