@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 from collections.abc import Iterator
 
 import aiohttp
@@ -34,13 +33,12 @@ async def test_loopback_news_server_is_reachable(news_site: NewsSite, news_serve
     assert news_server.host in ("127.0.0.1", "::1")
 
 
-async def test_aiohttp_to_non_loopback_is_blocked_immediately() -> None:
-    started = time.monotonic()
+async def test_aiohttp_to_non_loopback_is_blocked() -> None:
+    # The error is the proof it was never attempted: a real attempt ends in a timeout or a connection error.
     timeout = aiohttp.ClientTimeout(total=2)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         with _blocked():
             await session.get(f"http://{TEST_NET_3}:80/")
-    assert time.monotonic() - started < 1
 
 
 def test_plain_socket_to_non_loopback_is_blocked() -> None:

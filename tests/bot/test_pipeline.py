@@ -247,6 +247,5 @@ async def test_hostile_sources_fail_alone_while_the_good_one_succeeds(
     for source in hostile:
         result = results[source.id]
         assert result.status == "error", (source.url, result)
-        assert result.elapsed < 2.0
     assert "FetchTimeout" in results["h0"].error and "BodyTooLarge" in results["h1"].error
     assert "TooManyRedirects" in results["h2"].error

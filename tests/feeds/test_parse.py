@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -201,23 +199,24 @@ def test_valid_empty_feed_is_not_an_error() -> None:
     assert parse_feed(body, url=FEED_URL, content_type="text/xml", tz=SHANGHAI).items == ()
 
 
-def run_measured(body: bytes) -> tuple[float, int, ParsedFeed | ParseError]:
+def parse_traced(body: bytes) -> tuple[int, ParsedFeed | ParseError]:
+    """Parse with no content type; return the peak traced memory and the feed or the error.
+
+    How long these hostile inputs take is measured by bench/bench_hostile.py, not asserted here.
+    """
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         outcome: ParsedFeed | ParseError = parse_feed(body, url=FEED_URL, content_type=None, tz=SHANGHAI)
     except ParseError as error:
         outcome = error
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return elapsed, peak, outcome
+    return peak, outcome
 
 
-def test_billion_laughs_is_refused_quickly() -> None:
-    elapsed, peak, outcome = run_measured((DATA / "billion-laughs.xml").read_bytes())
+def test_billion_laughs_is_refused() -> None:
+    peak, outcome = parse_traced((DATA / "billion-laughs.xml").read_bytes())
     assert isinstance(outcome, ParseError)
-    assert elapsed < 1
     assert peak < 50_000_000
 
 
@@ -227,9 +226,8 @@ def test_quadratic_blowup_is_refused() -> None:
         b'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY a "' + b"A" * 100_000 + b'">\n]>\n'
         b'<rss version="2.0"><channel><item><title>' + b"&a;" * 1000 + b"</title></item></channel></rss>"
     )
-    elapsed, peak, outcome = run_measured(body)
+    peak, outcome = parse_traced(body)
     assert isinstance(outcome, ParseError)
-    assert elapsed < 1
     assert peak < 50_000_000
 
 
@@ -311,36 +309,23 @@ def chinese_rss(encoding: str, count: int = 50) -> bytes:
     return (xml + items + "</channel></rss>").encode("gb18030" if encoding == "gb2312" else encoding)
 
 
-def best_cpu_seconds(run: Callable[[], object], repeat: int = 9) -> float:
-    timings = []
-    for _ in range(repeat):
-        started = time.process_time()
-        run()
-        timings.append(time.process_time() - started)
-    return min(timings)
-
-
 @pytest.mark.parametrize("encoding", ["utf-8", "gb2312"])
-def test_cpu_stays_within_1_2x_of_bare_feedparser(encoding: str) -> None:
+def test_chinese_rss_keeps_every_item(encoding: str) -> None:
+    # CPU against bare feedparser on the same bytes (within 1.2x) is measured by bench/bench_hostile.py.
     body = chinese_rss(encoding)
-    headers = {"content-type": "application/rss+xml", "content-location": FEED_URL}
-    assert len(parse_feed(body, url=FEED_URL, content_type="application/rss+xml", tz=SHANGHAI).items) == 50
-    bare = best_cpu_seconds(lambda: feedparser.parse(io.BytesIO(body), response_headers=headers))
-    ours = best_cpu_seconds(
-        lambda: parse_feed(body, url=FEED_URL, content_type="application/rss+xml", tz=SHANGHAI)
-    )
-    assert ours < 1.2 * bare, f"parse_feed {ours * 1000:.1f} ms vs feedparser {bare * 1000:.1f} ms"
+    feed = parse_feed(body, url=FEED_URL, content_type="application/rss+xml", tz=SHANGHAI)
+    assert len(feed.items) == 50
+    assert feed.items[7].title == "湖南省开发区协会第7期园区快讯：长沙经开区签约重大项目"
 
 
-def test_json_feed_html_loses_scripts_and_stray_brackets_stay_linear() -> None:
+def test_json_feed_html_loses_scripts_and_keeps_stray_brackets() -> None:
+    # That 200,000 stray brackets still parse in linear time is measured by bench/bench_hostile.py.
     hostile = "<p>正文</p><script>alert(1)</script><style>p{}</style>" + "<" * 200_000 + "<script>" * 20_000
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
         "items": [{"id": "1", "title": "t", "content_html": hostile}],
     }
     doc["items"].append({"id": "2", "url": "/2", "content_html": "<p>只有正文</p><script>x()</script>尾"})
-    started = time.perf_counter()
     feed = parse_feed(json.dumps(doc).encode(), url=FEED_URL, content_type=None, tz=SHANGHAI)
-    assert time.perf_counter() - started < 1
     assert feed.items[0].summary.startswith("正文 <<<")
     assert feed.items[1].summary == "只有正文 尾"

@@ -1,11 +1,10 @@
-"""`parkbot run` as a process: it serves, and SIGTERM stops it cleanly and quickly."""
+"""`parkbot run` as a process: it serves, and SIGTERM stops it cleanly (time to stop: bench_hostile.py)."""
 
 import json
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -40,10 +39,8 @@ def test_run_serves_and_stops_on_signal(tmp_path, sig):
                 break
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             assert json.loads(response.read())["status"] == "ok", seen
-        started = time.monotonic()
         service.send_signal(sig)
-        code = service.wait(timeout=10)
-        assert time.monotonic() - started < 10
+        code = service.wait(timeout=10)  # a hang guard: TimeoutExpired fails the test
     finally:
         if service.poll() is None:
             service.kill()
