@@ -44,10 +44,13 @@ class Database:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                await self.conn.commit()
             except BaseException:
-                await self.conn.rollback()
+                # A failed COMMIT (a deferred constraint, a full disk, SQLITE_BUSY) leaves the transaction
+                # open; on the shared connection every later BEGIN would fail until a restart.
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
                 raise
-            await self.conn.commit()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a query and return all rows."""

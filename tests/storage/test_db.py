@@ -17,6 +17,22 @@ async def test_transaction_rolls_back_on_error(db):
     assert await db.fetchall("SELECT * FROM alerts") == []
 
 
+async def test_a_failed_commit_rolls_back_and_later_writes_work(db):
+    # A deferred foreign-key violation makes COMMIT itself fail and leaves the transaction open.
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("PRAGMA defer_foreign_keys = ON")
+            await conn.execute(
+                "INSERT INTO deliveries (subscriber_id, item_id, kind, queued_at)"
+                " VALUES ('nobody', 1, 'digest', 't')"
+            )
+    assert not db.conn.in_transaction
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('k', 'm', 't')")
+    assert len(await db.fetchall("SELECT * FROM alerts")) == 1
+    assert await db.fetchall("SELECT * FROM deliveries") == []
+
+
 async def test_backup_is_consistent_while_another_connection_writes(db, tmp_path):
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('a', '园区', 't')")
