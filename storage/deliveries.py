@@ -104,8 +104,14 @@ async def write_digests(
         [(d.cursor, at, d.subscriber_id) for d in digests],
     )
     # We hold the write lock (BEGIN IMMEDIATE), so numbering the outbox rows ourselves is safe and
-    # saves a round trip per subscriber.
-    (next_id,) = (await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM outbox"))[0]
+    # saves a round trip per subscriber. Numbering starts above the AUTOINCREMENT high-water mark, not
+    # max(id): ids of pruned rows are never handed out again.
+    (next_id,) = (
+        await conn.execute_fetchall(
+            "SELECT max(coalesce(max(id), 0), coalesce((SELECT seq FROM sqlite_sequence"
+            " WHERE name = 'outbox'), 0)) + 1 FROM outbox"
+        )
+    )[0]
     outbox, ledger = [], []
     for d in (d for d in digests if d.payloads):
         first = next_id

@@ -73,9 +73,16 @@ async def _apply_one(conn: aiosqlite.Connection, migration: Migration) -> None:
         f"INSERT INTO schema_version (version, name, applied_at)"
         f" VALUES ({migration.version}, '{migration.name}', '{stamp}');\nCOMMIT;"
     )
+    # A migration may rebuild a table (https://sqlite.org/lang_altertable.html#otheralter): with foreign
+    # keys on, dropping the old table would cascade deletes. The pragma is a no-op inside a transaction.
+    async with conn.execute("PRAGMA foreign_keys") as cursor:
+        (foreign_keys,) = await cursor.fetchone() or (0,)
+    await conn.execute("PRAGMA foreign_keys = OFF")
     try:
         await conn.executescript(script)
     except BaseException:
         if conn.in_transaction:
             await conn.rollback()
         raise
+    finally:
+        await conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -250,3 +251,28 @@ async def test_the_service_answers_the_handlers_protocols(world):
     assert await digest_days(world.db, "2026-11-30") == set()  # a preview queues nothing
     with pytest.raises(KeyError):
         await previewer.preview_digest("nobody")
+
+
+async def test_items_found_after_retention_emptied_the_table_still_reach_the_digest(world):
+    world.publish(ITEMS[3:])
+    await world.start()
+    await world.at(MORNING + timedelta(minutes=11))  # seeded
+    world.publish(ITEMS)
+    await world.at(MORNING + timedelta(minutes=45))
+    await world.at(DIGEST_TIME)
+    await world.service.send_digests(None, scheduled=True)
+    await world.drain()
+    before = len(world.robots.received_by("members"))
+    # a quiet spell longer than retention: every item is removed, the digest cursor stays where it was
+    world.clock.now += world.config.bot.retention + timedelta(days=1)
+    await world.service.maintenance()
+    fresh = [
+        replace(i, itemid=i.itemid + 1000, published=world.clock.now - timedelta(hours=1)) for i in ITEMS[:2]
+    ]
+    world.publish(fresh)
+    state = await source_by_id(world.db, "hnkfq-news")
+    await world.at(state.next_poll_at)
+    await world.service.send_digests(["members"], scheduled=False)
+    await world.drain()
+    assert len(world.robots.received_by("members")) == before + 1
+    assert sorted(world.links("members")[-2:]) == sorted(url(world, i) for i in fresh)

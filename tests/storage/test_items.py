@@ -106,3 +106,11 @@ async def test_changed_source_url_forgets_validators(store):
     await sync_sources(store, [("other", "http://x.org/new")], NOW)
     state = {s.id: s for s in await all_sources(store)}["other"]
     assert (state.url, state.etag, state.body_hash) == ("http://x.org/new", None, None)
+
+
+async def test_ids_of_deleted_items_are_never_handed_out_again(store):
+    top = max(i.id for i in await newest_items(store))
+    async with store.transaction() as conn:  # retention removed every item, the newest included
+        await conn.execute("DELETE FROM items")
+    outcome = await insert_new_items(store, "hnkfq-news", [(item(4000, "新条目"), PushState.PUSH)], NOW)
+    assert outcome.new[0].id > top

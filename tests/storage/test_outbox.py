@@ -220,3 +220,11 @@ async def test_due_messages_with_ten_thousand_subscribers_uses_the_indexes(db):
     assert len({m.subscriber_id for m in due}) == 1000
     assert [(m.next_attempt_at, m.id) for m in due] == sorted((m.next_attempt_at, m.id) for m in due)
     assert due[-1].next_attempt_at == NOW + timedelta(seconds=9)  # 100 subscribers per second
+
+
+async def test_ids_of_pruned_messages_are_never_handed_out_again(store):
+    ids = await enqueue_messages(store, "a", "digest", "wecom", PARTS, NOW)
+    for message_id in ids:
+        await send(store, message_id)
+    assert await prune_sent(store, NOW + timedelta(days=31)) == 3
+    assert min(await enqueue_messages(store, "a", "item", "wecom", PARTS[:1], NOW)) > max(ids)
