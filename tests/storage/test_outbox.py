@@ -1,5 +1,6 @@
 """The outbox: parts drained in order per subscriber, at-least-once after a crash, dead letters and health."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -228,3 +229,37 @@ async def test_ids_of_pruned_messages_are_never_handed_out_again(store):
         await send(store, message_id)
     assert await prune_sent(store, NOW + timedelta(days=31)) == 3
     assert min(await enqueue_messages(store, "a", "item", "wecom", PARTS[:1], NOW)) > max(ids)
+
+
+async def test_prune_lets_other_writes_in_between_its_batches(store):
+    for _ in range(10):
+        for message_id in await enqueue_messages(store, "a", "item", "wecom", PARTS * 10, NOW):
+            await send(store, message_id)
+    order = []
+
+    async def prune() -> None:
+        assert await prune_sent(store, NOW + timedelta(days=31), batch=50) == 300
+        order.append("prune done")
+
+    async def write() -> None:
+        await asyncio.sleep(0)  # let the prune start first
+        await enqueue_messages(store, "b", "item", "wecom", PARTS[:1], NOW)
+        order.append("write")
+
+    await asyncio.gather(prune(), write())
+    assert order == ["write", "prune done"]
+
+
+async def test_pruning_a_message_finds_its_ledger_rows_by_index(store):
+    indexes = await store.fetchall("SELECT name FROM pragma_index_list('deliveries')")
+    columns = {
+        row["name"]: [
+            c["name"] for c in await store.fetchall("SELECT name FROM pragma_index_info(?)", (row["name"],))
+        ]
+        for row in indexes
+    }
+    assert ["outbox_id"] in columns.values()  # ON DELETE SET NULL looks the ledger up by outbox_id
+    plan = await store.fetchall(
+        "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'sent' AND sent_at < ? LIMIT 500", ("x",)
+    )
+    assert "INDEX outbox_sent (state=? AND sent_at<?)" in " ".join(row["detail"] for row in plan)
