@@ -141,16 +141,14 @@ class Poller:
         return list(await asyncio.gather(*(one(s) for s in sources)))
 
     async def poll(self, source: SourceConfig) -> PollResult:
-        """Run one poll cycle for a source and record its outcome on the source's row."""
+        """Run one poll cycle for a source and record its outcome; never raises, so one source's
+        failure (even one that cannot be recorded, such as a locked database) never touches another's."""
         started, now = time.perf_counter(), self.clock()
-        state = await source_by_id(self.db, source.id, with_counts=False)
         try:
-            result = await self._cycle(source, state, now)
-        except _PollFailed as exc:
-            result = await self._record_failure(source, exc, now)
+            result = await self._poll(source, now)
         except Exception as exc:  # the poll loop's one broad except: log it, keep the others going
-            log.exception("poll crashed source_id=%s", source.id)
-            result = await self._record_failure(source, _PollFailed(f"internal error: {exc!r}"), now)
+            log.exception("poll failed source_id=%s", source.id)
+            result = PollResult(source.id, "error", error=f"internal error: {exc!r}")
         result = _with_elapsed(result, time.perf_counter() - started)
         log.info(
             "poll source_id=%s status=%s new=%d updated=%d elapsed=%.3f error=%s",
@@ -162,6 +160,16 @@ class Poller:
             result.error,
         )
         return result
+
+    async def _poll(self, source: SourceConfig, now: datetime) -> PollResult:
+        state = await source_by_id(self.db, source.id, with_counts=False)
+        try:
+            return await self._cycle(source, state, now)
+        except _PollFailed as exc:
+            return await self._record_failure(source, exc, now)
+        except Exception as exc:  # a bug or an odd page: record it on the row, so the source backs off
+            log.exception("poll crashed source_id=%s", source.id)
+            return await self._record_failure(source, _PollFailed(f"internal error: {exc!r}"), now)
 
     async def _cycle(self, source: SourceConfig, state: SourceState, now: datetime) -> PollResult:
         fetched = await self.fetcher.fetch(

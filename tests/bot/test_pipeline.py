@@ -249,3 +249,15 @@ async def test_hostile_sources_fail_alone_while_the_good_one_succeeds(
         assert result.status == "error", (source.url, result)
     assert "FetchTimeout" in results["h0"].error and "BodyTooLarge" in results["h1"].error
     assert "TooManyRedirects" in results["h2"].error
+
+
+async def test_a_failure_that_cannot_even_be_recorded_leaves_the_other_sources_alone(
+    db, news_site, news_server, make_poller
+):
+    good = html_source(list_page(news_site, news_server, ITEMS[:3]), "good")
+    poller = await make_poller(good)
+    unknown = html_source(good.url, "not-in-the-database")  # its state row cannot be read
+    results = {r.source_id: r for r in await poller.poll_all([unknown, good])}
+    assert results["good"].status == "ok" and len(results["good"].new) == 3
+    assert results["not-in-the-database"].status == "error"
+    assert "internal error" in results["not-in-the-database"].error
