@@ -18,6 +18,11 @@ class Alert:
     raised_at: datetime
 
 
+def subscriber_failing_key(subscriber_id: str) -> str:
+    """The alert raised when a subscriber's robot refuses messages for good; cleared when it is healthy."""
+    return f"subscriber-failing:{subscriber_id}"
+
+
 async def raise_alert(db: Database, key: str, message: str, now: datetime) -> bool:
     """Open the alert under key; return False when it was already open (so nobody is told twice)."""
     async with db.transaction() as conn:

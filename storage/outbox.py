@@ -10,6 +10,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Database
+from storage.subscribers import mark_subscribers_healthy
 from storage.times import from_db, to_db
 
 # A subscriber's head is its oldest pending-or-sending message. Each min() is one seek in the
@@ -151,12 +152,7 @@ async def retry_dead(db: Database, now: datetime, subscriber_id: str | None = No
             (to_db(now), *params),
         )
         # The operator fixed the key: every failing subscriber in scope may send again.
-        subscribers_where = "id = ?" if subscriber_id else "health = 'failing'"
-        await conn.execute(
-            "UPDATE subscribers SET health = 'ok', failing_reason = NULL, failing_since = NULL"
-            f" WHERE {subscribers_where}",
-            params,
-        )
+        await mark_subscribers_healthy(conn, [subscriber_id] if subscriber_id else None)
     return cursor.rowcount
 
 

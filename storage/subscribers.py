@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
+from storage.alerts import subscriber_failing_key
 from storage.db import Database
 from storage.times import from_db, to_db
 
@@ -61,10 +64,16 @@ async def mark_subscriber_failing(db: Database, subscriber_id: str, reason: str,
     return cursor.rowcount == 1
 
 
-async def mark_subscriber_healthy(db: Database, subscriber_id: str) -> None:
-    """Let the subscriber's messages be sent again."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE subscribers SET health = 'ok', failing_reason = NULL, failing_since = NULL WHERE id = ?",
-            (subscriber_id,),
-        )
+async def mark_subscribers_healthy(conn: aiosqlite.Connection, subscriber_ids: Sequence[str] | None) -> None:
+    """Inside the caller's transaction, let these subscribers (None: every failing one) be sent to again,
+    and close their failing alerts, so that the next failure tells staff again."""
+    if subscriber_ids is None:
+        rows = await conn.execute_fetchall("SELECT id FROM subscribers WHERE health = 'failing'")
+        subscriber_ids = [row[0] for row in rows]
+    await conn.executemany(
+        "UPDATE subscribers SET health = 'ok', failing_reason = NULL, failing_since = NULL WHERE id = ?",
+        [(sid,) for sid in subscriber_ids],
+    )
+    await conn.executemany(
+        "DELETE FROM alerts WHERE key = ?", [(subscriber_failing_key(s),) for s in subscriber_ids]
+    )

@@ -12,13 +12,26 @@ from bot.platforms.base import RateLimit
 MAX_SAFETY = timedelta(seconds=1)
 
 
+class Slot:
+    """One send counted against a robot: reserved when planned, stamped when the request goes out."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def stamp(self, at: datetime) -> None:
+        """Record the moment the request actually went out (never earlier than planned)."""
+        self.at = max(self.at, at)
+
+
 class RateLimiter:
     """Remembers recent sends to one robot and says when the next one is allowed."""
 
     def __init__(self, limits: Sequence[RateLimit]) -> None:
         self.limits = tuple(limits)
         depth = max((limit.count for limit in self.limits), default=0)
-        self._sent: deque[datetime] = deque(maxlen=depth or None)
+        self._sent: deque[Slot] = deque(maxlen=depth or None)
         self._locked_until: datetime | None = None
 
     def next_free(self, now: datetime) -> datetime:
@@ -28,15 +41,18 @@ class RateLimiter:
             if len(self._sent) >= limit.count:
                 # the limit.count-th most recent send must have left the window first
                 safety = min(MAX_SAFETY, limit.per / 10)
-                earliest = max(earliest, self._sent[-limit.count] + limit.per + safety)
+                earliest = max(earliest, self._sent[-limit.count].at + limit.per + safety)
         if self._locked_until is not None:
             earliest = max(earliest, self._locked_until)
         return earliest
 
-    def record(self, at: datetime) -> None:
-        """Count a send made at `at`."""
+    def record(self, at: datetime) -> Slot:
+        """Count a send planned at `at`; stamp the returned slot when the request goes out, since a send
+        that waits behind others would otherwise open the window early."""
+        slot = Slot(at)
         if self._sent.maxlen:
-            self._sent.append(at)
+            self._sent.append(slot)
+        return slot
 
     def lock(self, until: datetime) -> None:
         """Send nothing before `until` (the platform locked the robot, e.g. DingTalk's 10 minutes)."""

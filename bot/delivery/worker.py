@@ -6,13 +6,14 @@ import asyncio
 import json
 import logging
 import random
+import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import aiohttp
 
 from bot.config.types import Config, SubscriberConfig
-from bot.delivery.ratelimit import RateLimiters
+from bot.delivery.ratelimit import RateLimiters, Slot
 from bot.metrics import Metrics
 from bot.platforms import PLATFORMS
 from bot.platforms.base import Platform
@@ -20,7 +21,7 @@ from bot.platforms.errors import PushError
 from bot.platforms.message import Message
 from bot.redact import RedactingFilter
 from handlers import messages
-from storage.alerts import raise_alert
+from storage.alerts import raise_alert, subscriber_failing_key
 from storage.db import Database
 from storage.outbox import (
     OutboxMessage,
@@ -41,6 +42,7 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
 SEND_TIMEOUT = 15.0
+MAX_BROKEN_ATTEMPTS = 3  # failures of our own (not the platform's answer) before a message is given up
 DUE_PAGE = 20_000
 
 
@@ -149,8 +151,7 @@ class Deliverer:
             limiter = self.limiters.get(*self._robot(subscriber))
             if limiter.next_free(now) > now:
                 continue
-            limiter.record(now)
-            sends.append(self._send(subscriber, message, now))
+            sends.append(self._send(subscriber, message, limiter.record(now)))
         results = await asyncio.gather(*sends)
         return sum(results)
 
@@ -171,12 +172,19 @@ class Deliverer:
         )
         return subscriber.webhook.reveal(), limits
 
-    async def _send(self, subscriber: SubscriberConfig, message: OutboxMessage, now: datetime) -> bool:
+    async def _send(self, subscriber: SubscriberConfig, message: OutboxMessage, slot: Slot) -> bool:
         module = PLATFORMS[subscriber.platform]
         self._in_flight.add(message.id)
         try:
             async with self._gate:
-                return await self._attempt(module, subscriber, message, now)
+                # A send may have waited for the gate: count it, sign it and age it as of now.
+                now = self.clock()
+                slot.stamp(now)
+                try:
+                    return await self._attempt(module, subscriber, message, now)
+                except Exception as exc:  # the worker's other broad except: a poison message must not
+                    await self._broken(message, exc, now)  # hold its subscriber's queue forever
+                    return False
         finally:
             self._in_flight.discard(message.id)
 
@@ -194,13 +202,28 @@ class Deliverer:
                 timeout=SEND_TIMEOUT,
             )
         except PushError as exc:
-            await self._failed(subscriber, message, exc, now)
+            await self._failed(subscriber, message, exc, self.clock())
             return False
         await mark_sent(self.db, message.id, self.clock())
         self.metrics.delivery(subscriber.platform, "sent")
         log.info("sent subscriber_id=%s message_id=%d kind=%s part=%d/%d", subscriber.id, message.id,
                  message.kind, message.part, message.parts)  # fmt: skip
         return True
+
+    async def _broken(self, message: OutboxMessage, exc: Exception, now: datetime) -> None:
+        """Anything but a platform's answer failed (a bad payload, a locked database): retry a few times,
+        then give the message up so the rest of the subscriber's queue goes on."""
+        error = self.redactor.redact(f"internal error: {exc!r}")
+        log.exception("send crashed subscriber_id=%s message_id=%d", message.subscriber_id, message.id)
+        attempts = message.attempts + 1
+        try:
+            if attempts >= MAX_BROKEN_ATTEMPTS or now - message.created_at >= GIVE_UP_AFTER:
+                self.metrics.delivery(message.platform, "dead")
+                await mark_dead(self.db, message.id, error)
+            else:
+                await mark_retry(self.db, message.id, error, now + retry_delay(attempts, self.rng))
+        except (sqlite3.Error, ValueError):  # the database itself is failing: the message stays due
+            log.exception("cannot record a failed send message_id=%d", message.id)
 
     async def _failed(
         self, subscriber: SubscriberConfig, message: OutboxMessage, exc: PushError, now: datetime
@@ -231,7 +254,7 @@ class Deliverer:
         if not await mark_subscriber_failing(self.db, subscriber.id, error, now):
             return
         text = messages.subscriber_failing(subscriber.name, error)
-        if await raise_alert(self.db, f"subscriber-failing:{subscriber.id}", text, now) and (
+        if await raise_alert(self.db, subscriber_failing_key(subscriber.id), text, now) and (
             subscriber.id != self.staff_alerts
         ):
             await self.alert_staff(text)

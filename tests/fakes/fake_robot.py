@@ -119,6 +119,7 @@ class FakeRobotServer:
         self.secrets: dict[str, str | None] = {}
         self._scripted: dict[str, deque[Answer]] = defaultdict(deque)
         self._accepted: dict[str, list[datetime]] = defaultdict(list)
+        self.latency = timedelta(0)  # how far each request moves the injected clock (a slow robot)
 
     def add_robot(self, key: str, *, secret: str | None = None) -> None:
         """Register a valid robot key (token), optionally with its signing secret."""
@@ -170,6 +171,8 @@ class FakeRobotServer:
         queue = self._scripted[incoming.key]
         answer = queue.popleft() if queue else self.judge(incoming)
         self._record(request.path, incoming, answer)
+        if self.latency:
+            self.clock.advance(self.latency.total_seconds())
         return web.json_response(answer.payload, status=answer.http_status, headers=answer.headers)
 
     def _record(self, path: str, incoming: Incoming, answer: Answer) -> None:

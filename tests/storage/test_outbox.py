@@ -26,7 +26,7 @@ from storage.sources import sync_sources
 from storage.subscribers import (
     all_subscribers,
     mark_subscriber_failing,
-    mark_subscriber_healthy,
+    mark_subscribers_healthy,
     sync_subscribers,
 )
 
@@ -132,7 +132,8 @@ async def test_subscriber_is_marked_failing_once(store):
     assert await mark_subscriber_failing(store, "a", "still invalid", NOW + timedelta(minutes=5)) is False
     state = {s.id: s for s in await all_subscribers(store)}["a"]
     assert (state.health, state.failing_reason, state.failing_since) == ("failing", "invalid key", NOW)
-    await mark_subscriber_healthy(store, "a")
+    async with store.transaction() as conn:
+        await mark_subscribers_healthy(conn, ["a"])
     state = {s.id: s for s in await all_subscribers(store)}["a"]
     assert (state.health, state.failing_reason, state.failing_since) == ("ok", None, None)
     assert await mark_subscriber_failing(store, "a", "invalid again", NOW) is True

@@ -17,7 +17,7 @@ from bot.platforms.message import Entry, Message
 from bot.redact import RedactingFilter, Secret
 from storage.alerts import open_alerts
 from storage.db import connect
-from storage.outbox import dead_messages, mark_sending, outbox_counts
+from storage.outbox import dead_messages, enqueue_messages, mark_sending, outbox_counts, retry_dead
 from storage.subscribers import all_subscribers, sync_subscribers
 from tests.fakes.chat_platforms import FakeDingTalk, FakeFeishu, FakeWeCom, ManualClock, max_in_window
 
@@ -250,3 +250,54 @@ async def test_rate_limits_hold_across_a_restart(rig):
     times = rig.fake.accepted_times(KEY)
     for count, seconds in rig.platform.windows:
         assert max_in_window(times, timedelta(seconds=seconds)) <= count
+
+
+async def test_a_poison_message_is_given_up_and_the_queue_goes_on(rig, caplog):
+    caplog.set_level(logging.CRITICAL, logger="bot.delivery.worker")  # the tracebacks are expected
+    await enqueue_messages(rig.db, "members", "reply", rig.platform.name, ["{not json"], START)
+    await rig.deliverer.enqueue(rig.member, Message("reply", "第二条", text="五好园区"))
+    await rig.drain()
+    [dead] = await dead_messages(rig.db)
+    assert dead.last_error.startswith("internal error: JSONDecodeError")
+    assert len(rig.accepted()) == 1  # the message behind it went out
+    assert {s.id: s.health for s in await all_subscribers(rig.db)}["members"] == "ok"
+
+
+async def test_a_robot_that_fails_again_after_a_fix_alerts_staff_again(rig):
+    rig.fake.fail_next(KEY, 1, rig.platform.permanent)
+    await rig.deliverer.enqueue(rig.member, digest(1))
+    await rig.drain()
+    assert [a.key for a in await open_alerts(rig.db)] == ["subscriber-failing:members"]
+    assert await retry_dead(rig.db, rig.clock.now) == 1  # the operator "fixed the key"...
+    assert await open_alerts(rig.db) == []
+    rig.fake.fail_next(KEY, 1, rig.platform.permanent)  # ...but the robot refuses again
+    await rig.drain()
+    assert [a.key for a in await open_alerts(rig.db)] == ["subscriber-failing:members"]
+    assert rig.staff_log.read_text(encoding="utf-8").count("parkbot outbox --retry-dead") == 2
+
+
+async def test_sends_that_wait_behind_a_slow_robot_are_counted_when_they_go_out(db, aiohttp_server):
+    clock = ManualClock(START)
+    fast, slow = FakeWeCom(clock=clock), FakeWeCom(clock=clock)
+    fast.add_robot(KEY)
+    slow.add_robot("slow")
+    slow.latency = timedelta(seconds=30)  # one request to it holds the only send slot for 30 s
+    fast_server, slow_server = await aiohttp_server(fast.app()), await aiohttp_server(slow.app())
+    groups = {"slow": subscriber("slow", "wecom", slow.url(slow_server, "slow"))}
+    # 20 groups share the fast robot, so one pass plans its whole minute's allowance at once
+    groups |= {f"g{n}": subscriber(f"g{n}", "wecom", fast.url(fast_server, KEY)) for n in range(20)}
+    await sync_subscribers(db, list(groups), START)
+    async with aiohttp.ClientSession() as session:
+        deliverer = Deliverer(db, session, groups, TZ, clock=clock, rng=random.Random(3), concurrency=1)
+        for group in groups.values():  # the slow robot's message is first in line
+            for n in range(2):
+                await deliverer.enqueue(group, Message("reply", f"回复{n}", text="五好园区"))
+        for _ in range(200):
+            await deliverer.deliver_due()
+            wake = await deliverer.next_wake()
+            if wake is None:
+                break
+            clock.now = max(clock.now, wake)
+    assert len(fast.received_by(KEY)) == 40
+    assert {a["code"] for a in fast.attempts} == {0}  # never 45009
+    assert max_in_window(fast.accepted_times(KEY), timedelta(seconds=60)) <= 20
