@@ -78,6 +78,7 @@ async def _service_context(
         yield
     finally:
         await _stop(scheduler, service, stop, worker, stop_grace)
+        service.deliverer.release()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         await session.close()

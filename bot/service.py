@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.config.types import Config
+from bot.config.types import Config, SourceConfig
 from bot.delivery.digest import DigestBuilder, DigestPlan, due_subscribers
 from bot.delivery.instant import push_instant
 from bot.delivery.worker import Deliverer
@@ -59,10 +59,10 @@ class Service:
 
     async def start(self) -> None:
         """Recover the outbox, spread the first polls, and send a digest missed while stopped."""
-        requeued = await self.deliverer.recover()
-        if requeued:
-            log.warning("requeued messages that were in flight at the last stop count=%d", requeued)
+        if not await self.deliverer.take_over():
+            log.warning("another parkbot process is sending the outbox; this one takes over when it stops")
         await self.spread_polls()
+        await self.push_instant()  # items a crash stored but never pushed
         await self.catch_up_digests()
 
     async def spread_polls(self) -> None:
@@ -75,24 +75,34 @@ class Service:
         await schedule_polls(self.db, [(sid, now + step * n) for n, sid in enumerate(ids)])
 
     async def poll_due(self) -> list[PollResult]:
-        """Poll every enabled source whose time has come, push instant items, raise staff alerts."""
+        """Poll every enabled source whose time has come (see poll_sources)."""
         now = self.clock()
         due = set(await sources_due(self.db, now))
         sources = [s for s in self.config.sources if s.enabled and s.id in due]
-        results = await self.poller.poll_all(sources) if sources else []
+        results = await self.poll_sources(sources) if sources else []
         self.last_poll_at = now
+        return results
+
+    async def poll_sources(
+        self, sources: Sequence[SourceConfig], *, on_done: Callable[[PollResult], None] | None = None
+    ) -> list[PollResult]:
+        """Poll these sources now, count them, queue staff alerts and instant pushes: the one path of
+        the scheduled job and `parkbot poll`."""
+        results = await self.poller.poll_all(sources, on_done=on_done)
         for result in results:
             self.metrics.poll(result.source_id, result.status)
             self.metrics.new_items(result.source_id, len(result.new))
             for text in result.alerts:
                 await self.deliverer.alert_staff(text)
-        new = [item for r in results for item in r.new]
-        if new:
-            keywords = {s.id: s.keywords for s in await all_subscribers(self.db)}
-            pushed = await push_instant(self.db, self.config, new, keywords, self.clock())
-            if pushed:
-                self.deliverer.wakeup.set()
+        await self.push_instant()
         return results
+
+    async def push_instant(self) -> dict[str, int]:
+        """Queue instant pushes of whatever was stored since each subscriber's last one."""
+        pushed = await push_instant(self.db, self.config, self.clock())
+        if pushed:
+            self.deliverer.wakeup.set()
+        return pushed
 
     async def send_digests(
         self, subscriber_ids: Sequence[str] | None = None, *, scheduled: bool

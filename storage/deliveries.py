@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +34,20 @@ async def digest_cursors(db: Database) -> dict[str, int | None]:
     """Return each subscriber's digest cursor: the newest item id its last digest had read."""
     rows = await db.fetchall("SELECT id, digest_cursor FROM subscribers")
     return {row["id"]: row["digest_cursor"] for row in rows}
+
+
+async def instant_cursors(db: Database) -> dict[str, int]:
+    """Return each subscriber's instant cursor: the newest item id its instant pushes have covered."""
+    rows = await db.fetchall("SELECT id, coalesce(instant_cursor, 0) FROM subscribers")
+    return {row[0]: row[1] for row in rows}
+
+
+async def advance_instant_cursors(conn: aiosqlite.Connection, cursors: Mapping[str, int]) -> None:
+    """Inside the caller's transaction, move instant cursors forward (never back)."""
+    await conn.executemany(
+        "UPDATE subscribers SET instant_cursor = max(coalesce(instant_cursor, 0), ?) WHERE id = ?",
+        [(cursor, sid) for sid, cursor in cursors.items()],
+    )
 
 
 async def delivered_item_ids(db: Database, subscriber_id: str, item_ids: Sequence[int]) -> set[int]:

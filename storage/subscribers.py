@@ -29,7 +29,9 @@ async def sync_subscribers(db: Database, subscriber_ids: Iterable[str], now: dat
     """Make sure every configured subscriber has a state row."""
     async with db.transaction() as conn:
         await conn.executemany(
-            "INSERT OR IGNORE INTO subscribers (id, created_at) VALUES (?, ?)",
+            # A new subscriber's instant pushes start after the items stored so far.
+            "INSERT OR IGNORE INTO subscribers (id, created_at, instant_cursor) VALUES"
+            " (?, ?, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'items'), 0))",
             [(sid, to_db(now)) for sid in subscriber_ids],
         )
 

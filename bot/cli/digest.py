@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.app import client_session
+from bot.cli.sending import SERVICE_SENDS, send_queued
 from bot.config.types import Config, SubscriberConfig
 from bot.database import open_database
 from bot.delivery.digest import DigestBuilder, DigestPlan
@@ -15,8 +15,6 @@ from bot.errors import UsageError
 from bot.platforms import console
 from storage.db import Database
 from storage.outbox import outbox_counts
-
-SEND_WAIT = timedelta(seconds=60)  # how long the command keeps sending before leaving the rest queued
 
 
 def choose_subscribers(config: Config, wanted: list[str] | None) -> list[SubscriberConfig]:
@@ -34,37 +32,30 @@ async def run_digest(config: Config, *, wanted: list[str] | None, preview: bool,
     """Build (and unless preview, queue and send) digests; print what each subscriber gets."""
     subscribers = choose_subscribers(config, wanted)
     db = await open_database(config, datetime.now(UTC))
+    sent: dict[str, bool] = {}
+    by_service = False
     try:
         builder = DigestBuilder(db, config)
         plans = await builder.plan(subscribers)
-        sent: dict[str, bool] = {}
         if not preview:
             queued = await builder.queue(plans, once_per_day=False)
-            sent = await _deliver(db, config, [p.subscriber.id for p in queued])
+            sent, by_service = await _deliver(db, config, [p.subscriber.id for p in queued])
     finally:
         await db.close()
     rows = [_row(plan, config, sent.get(plan.subscriber.id, False)) for plan in plans]
     if as_json:
         return json.dumps(rows, ensure_ascii=False, indent=2)
-    return "\n\n".join(_text(row) for row in rows) or "no subscribers with a digest"
+    shown = "\n\n".join(_text(row) for row in rows) or "no subscribers with a digest"
+    return f"{shown}\n\n{SERVICE_SENDS}" if by_service else shown
 
 
-async def _deliver(db: Database, config: Config, subscriber_ids: list[str]) -> dict[str, bool]:
-    """Send what was queued, within rate limits, for up to SEND_WAIT; return who has nothing pending."""
+async def _deliver(db: Database, config: Config, subscriber_ids: list[str]) -> tuple[dict[str, bool], bool]:
+    """Send what was queued unless the service does; return who has nothing pending, and whether the
+    running service is left to send."""
     async with client_session() as session:
-        deliverer = build_deliverer(db, session, config)
-        await deliverer.recover()
-        deadline = datetime.now(UTC) + SEND_WAIT
-        while True:
-            if await deliverer.deliver_due():
-                continue
-            wake = await deliverer.next_wake()
-            if wake is None or wake > deadline:
-                break
-            # a robot's rate limit or a retry: wait for it, then send again
-            await asyncio.sleep(max((wake - datetime.now(UTC)).total_seconds(), 0))
+        by_service = not await send_queued(build_deliverer(db, session, config))
     waiting = {c.subscriber_id for c in await outbox_counts(db) if c.pending or c.sending or c.dead}
-    return {sid: sid not in waiting for sid in subscriber_ids}
+    return {sid: sid not in waiting for sid in subscriber_ids}, by_service and bool(subscriber_ids)
 
 
 def _row(plan: DigestPlan, config: Config, sent: bool) -> dict[str, object]:

@@ -6,13 +6,15 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from bot.app import client_session
+from bot.app import build_service, client_session
 from bot.cli.progress import ProgressBar
+from bot.cli.sending import SERVICE_SENDS, send_queued
 from bot.cli.tables import render_table
 from bot.config.types import Config, SourceConfig
 from bot.database import open_database
 from bot.errors import UsageError
-from bot.pipeline import Poller, PollResult, build_fetcher, parse_pool
+from bot.pipeline import PollResult, parse_pool
+from storage.outbox import outbox_counts
 
 
 def choose_sources(config: Config, wanted: list[str] | None) -> list[SourceConfig]:
@@ -27,26 +29,30 @@ def choose_sources(config: Config, wanted: list[str] | None) -> list[SourceConfi
 
 
 async def run_poll(config: Config, *, wanted: list[str] | None, as_json: bool) -> tuple[str, int]:
-    """Poll now; return what to print and the exit code (1 when every source failed)."""
+    """Poll now through the service's own path (instant pushes and staff alerts included), send what
+    that queued unless the running service does; return what to print and the exit code (1 when every
+    source failed)."""
     sources = choose_sources(config, wanted)
     db = await open_database(config, datetime.now(UTC))
     bar = ProgressBar(len(sources), sys.stderr)
     try:
         async with client_session() as session:
             with parse_pool() as executor:
-                poller = Poller(
-                    db,
-                    build_fetcher(session, config.polling),
-                    config.polling,
-                    config.bot.timezone,
-                    parse_executor=executor,
+                service = build_service(
+                    config, db, session, clock=lambda: datetime.now(UTC), executor=executor
                 )
-                results = await poller.poll_all(sources, on_done=lambda r: bar.advance(r.source_id))
+                results = await service.poll_sources(sources, on_done=lambda r: bar.advance(r.source_id))
+            bar.close()
+            by_service = not await send_queued(service.deliverer)
+        queued = sum(c.pending + c.sending for c in await outbox_counts(db))
     finally:
         bar.close()
         await db.close()
     failed_all = bool(results) and all(r.status == "error" for r in results)
-    return (_as_json(results) if as_json else _as_table(results)), 1 if failed_all else 0
+    shown = _as_json(results) if as_json else _as_table(results)
+    if by_service and queued and not as_json:
+        shown = f"{shown}\n{SERVICE_SENDS}"
+    return shown, 1 if failed_all else 0
 
 
 def _as_json(results: list[PollResult]) -> str:

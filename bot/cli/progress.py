@@ -23,7 +23,8 @@ class ProgressBar:
             self.stream.flush()
 
     def close(self) -> None:
-        """Erase the bar so the table that follows starts on a clean line."""
+        """Erase the bar so the table that follows starts on a clean line (once)."""
         if self.enabled:
             self.stream.write("\r" + " " * (self.width + 60) + "\r")
             self.stream.flush()
+            self.enabled = False

@@ -34,6 +34,7 @@ from storage.outbox import (
     requeue_in_flight,
     sends_since,
 )
+from storage.sender_lock import SenderLock
 from storage.subscribers import mark_subscriber_failing
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Deliverer:
         rng: random.Random | None = None,
         concurrency: int = 50,
         metrics: Metrics | None = None,
+        lock: SenderLock | None = None,
     ) -> None:
         self.db, self.session, self.subscribers, self.tz = db, session, dict(subscribers), tz
         self.staff_alerts = staff_alerts
@@ -86,6 +88,9 @@ class Deliverer:
         self._in_flight: set[int] = set()  # a message being sent is still its subscriber's due head
         self.wakeup = asyncio.Event()  # set when something was queued, so the worker looks at once
         self.metrics = metrics or Metrics()
+        # Exactly one process drains the outbox; without a lock (tests) this one always does.
+        self.lock = lock
+        self.sending = lock is None
 
     async def enqueue(self, subscriber: SubscriberConfig, message: Message) -> list[int]:
         """Render the message and write it to the outbox; nothing is sent before it is stored."""
@@ -97,11 +102,12 @@ class Deliverer:
         return ids
 
     async def run(self, stop: asyncio.Event, *, idle: float = 30.0) -> None:
-        """Drain the outbox until stop is set: send what is due, then sleep until more may be due."""
+        """Drain the outbox until stop is set: send what is due, then sleep until more may be due.
+        While another process sends, look again every `idle` seconds and take over when it stops."""
         while not stop.is_set():
             self.wakeup.clear()
             try:
-                if await self.deliver_due():
+                if await self.take_over() and await self.deliver_due():
                     continue
                 wake = await self.next_wake()
             except Exception:  # the worker's one broad except: log, wait, go on
@@ -120,6 +126,25 @@ class Deliverer:
             log.warning("staff alert (no staff_alerts subscriber): %s", self.redactor.redact(text))
             return
         await self.enqueue(staff, Message("alert", "parkbot 告警", text=text))
+
+    async def take_over(self) -> bool:
+        """Become the process that sends, unless another one is (the service, or a CLI command beside
+        it). On taking over, requeue what was in flight when the last sender stopped and restore the
+        robots' rate limits. Return whether this process sends."""
+        if self.sending:
+            return True
+        if self.lock is not None and not self.lock.acquire():
+            return False
+        self.sending = True
+        requeued = await self.recover()
+        log.info("this process sends the outbox requeued=%d", requeued)
+        return True
+
+    def release(self) -> None:
+        """Stop sending and let another process take over."""
+        if self.lock is not None:
+            self.lock.release()
+            self.sending = False
 
     async def recover(self) -> int:
         """At start-up: requeue messages that were in flight when the process stopped (at least once)
@@ -141,6 +166,8 @@ class Deliverer:
 
     async def deliver_due(self) -> int:
         """Send each subscriber's next due message whose robot is free now; return how many went out."""
+        if not self.sending:
+            return 0
         now = self.clock()
         sends = []
         # every due head at once: a page of rate-limited robots must not hide the free ones behind it
@@ -157,6 +184,8 @@ class Deliverer:
 
     async def next_wake(self) -> datetime | None:
         """Return when deliver_due may next have work (earliest due message or free robot)."""
+        if not self.sending:
+            return None
         now = self.clock()
         times = []
         for message in await due_messages(self.db, now + timedelta(days=1)):
@@ -277,4 +306,5 @@ def build_deliverer(
         redactor=RedactingFilter(config.secrets()),
         clock=clock,
         metrics=metrics,
+        lock=SenderLock(config.bot.database),
     )

@@ -87,6 +87,7 @@ class World:
         return self.service
 
     async def stop(self) -> None:
+        self.service.deliverer.release()  # as the process's exit would
         await self.session.close()
         await self.db.close()
 
@@ -276,3 +277,17 @@ async def test_items_found_after_retention_emptied_the_table_still_reach_the_dig
     await world.drain()
     assert len(world.robots.received_by("members")) == before + 1
     assert sorted(world.links("members")[-2:]) == sorted(url(world, i) for i in fresh)
+
+
+async def test_items_stored_by_a_poll_whose_push_never_ran_are_pushed_after_a_restart(world):
+    world.publish(ITEMS[3:])
+    await world.start()
+    await world.at(MORNING + timedelta(minutes=11))  # seeded
+    world.publish(ITEMS)
+    world.clock.now = MORNING + timedelta(minutes=45)
+    await world.service.poller.poll_all(world.config.sources)  # stored, then the process died
+    assert world.robots.received_by("staff") == []
+    await world.stop()
+    await world.start()
+    await world.drain()
+    assert sorted(world.links("staff")) == sorted(url(world, i) for i in ITEMS[:3])

@@ -2,8 +2,16 @@
 
 import asyncio
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from bot.cli.main import main
+from bot.cli.sending import SERVICE_SENDS
+from bot.config.load import load_config
+from bot.database import open_database
+from storage.outbox import outbox_counts
+from storage.sender_lock import SenderLock
+from storage.sources import record_poll_failure
 from tests.fakes import samples
 
 CONFIG = """
@@ -90,3 +98,97 @@ async def test_poll_unknown_source_is_a_usage_error(tmp_path, news_site, news_se
     config = await write_config(tmp_path, news_site, news_server)
     code, out, err = await run_cli(capsys, "poll", "--source", "nope", "-c", str(config))
     assert (code, out) == (2, "") and err.strip() == "parkbot poll: --source: no source 'nope' in config.toml"
+
+
+INSTANT = """
+[bot]
+database = "parkbot.db"
+staff_alerts = "staff"
+
+[polling]
+timeout = "1s"
+
+[[sources]]
+id = "hnkfq-news"
+name = "湖南开发区网·园区快讯"
+url = "{list_url}"
+type = "html"
+[sources.select]
+item = "ul.news-list > li"
+title = "a@title"
+link = "a@href"
+date = "span.date"
+
+[[sources]]
+id = "broken"
+name = "坏掉的来源"
+url = "{broken_url}"
+type = "feed"
+
+[[subscribers]]
+id = "members"
+platform = "console"
+webhook = "{members}"
+digest = "off"
+instant = true
+
+[[subscribers]]
+id = "staff"
+platform = "console"
+webhook = "{staff}"
+digest = "off"
+"""
+
+
+def fresh(items, first_id: int):
+    """The sample items as if published now, under new ids (so they are new and not stale)."""
+    now = datetime.now(UTC)
+    return [replace(item, itemid=first_id + n, published=now) for n, item in enumerate(items)]
+
+
+async def test_poll_pushes_instant_items_and_staff_alerts_or_leaves_them_to_the_service(
+    tmp_path, news_site, news_server, capsys
+):
+    host = f"127.0.0.1:{news_server.port}"
+    page = "/news/list_1.html"
+    news_site.set_page(page, samples.gbk_list_page(samples.ITEMS[3:], host=host), "text/html")
+    path = tmp_path / "config.toml"
+    members, staff = tmp_path / "members.txt", tmp_path / "staff.txt"
+    path.write_text(
+        INSTANT.format(list_url=news_server.make_url(page), broken_url=news_server.make_url("/hostile/500"),
+                       members=members, staff=staff),
+        encoding="utf-8",
+    )  # fmt: skip
+    config = load_config(path, environ={})
+    assert (await run_cli(capsys, "poll", "-c", str(path)))[0] == 0  # seeds: nothing pushed
+    db = await open_database(config, datetime.now(UTC))
+    for _ in range(9):  # the broken source has failed nine times before
+        await record_poll_failure(db, "broken", error="HTTP 500", empty=False, now=datetime.now(UTC),
+                                  next_poll_at=datetime.now(UTC))  # fmt: skip
+    await db.close()
+
+    news_site.set_page(page, samples.gbk_list_page([*fresh(samples.ITEMS[:2], 9000), *samples.ITEMS[3:]],
+                                                   host=host), "text/html")  # fmt: skip
+    code, out, _ = await run_cli(capsys, "poll", "-c", str(path))
+    assert code == 0 and "queued" not in out
+    assert members.read_text(encoding="utf-8").count("info_itemid_900") == 2  # pushed by the command
+    assert "坏掉的来源" in staff.read_text(encoding="utf-8")  # the tenth failure's staff alert
+
+    beside = SenderLock(config.bot.database)  # a running service holds the sender lock
+    assert beside.acquire()
+    try:
+        news_site.set_page(page, samples.gbk_list_page([*fresh(samples.ITEMS[2:3], 9100), *samples.ITEMS[3:]],
+                                                       host=host), "text/html")  # fmt: skip
+        code, out, _ = await run_cli(capsys, "poll", "--source", "hnkfq-news", "-c", str(path))
+    finally:
+        beside.release()
+    assert code == 0 and out.rstrip().endswith(SERVICE_SENDS)
+    assert "info_itemid_9100" not in members.read_text(encoding="utf-8")  # left to the service
+    db = await open_database(config, datetime.now(UTC))
+    try:
+        assert [(c.subscriber_id, c.pending) for c in await outbox_counts(db)] == [
+            ("members", 1),
+            ("staff", 0),
+        ]
+    finally:
+        await db.close()

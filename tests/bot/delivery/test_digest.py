@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.cli.main import main
+from bot.cli.sending import SERVICE_SENDS
 from bot.config.load import load_config
 from bot.delivery.digest import DIGEST_CAP, DigestBuilder
 from feeds.models import ParsedItem
 from storage.db import connect
 from storage.items import PushState, insert_new_items
+from storage.sender_lock import SenderLock
 from storage.sources import sync_sources
 from storage.subscribers import sync_subscribers
 
@@ -153,3 +155,19 @@ async def _store_one(config) -> None:
     db = await connect(config.bot.database)
     await store(db, "hnkfq-news", ["永州经开区创建五好园区"], datetime.now(UTC))
     await db.close()
+
+
+def test_digest_command_beside_a_running_service_only_queues(setup, tmp_path, capsys):
+    config, _ = setup
+    asyncio.run(_store_one(config))
+    service = SenderLock(config.bot.database)  # the running service holds the sender lock
+    assert service.acquire()
+    try:
+        assert main(["digest", "--subscriber", "all", "-c", str(config.path)]) == 0
+    finally:
+        service.release()
+    assert capsys.readouterr().out.rstrip().endswith(SERVICE_SENDS)
+    assert not (tmp_path / "digest.txt").exists()  # nothing sent by the command
+    assert main(["outbox", "--json", "-c", str(config.path)]) == 0
+    [row] = json.loads(capsys.readouterr().out)["subscribers"]
+    assert (row["subscriber"], row["pending"]) == ("all", 1)

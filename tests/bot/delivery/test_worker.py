@@ -18,6 +18,7 @@ from bot.redact import RedactingFilter, Secret
 from storage.alerts import open_alerts
 from storage.db import connect
 from storage.outbox import dead_messages, enqueue_messages, mark_sending, outbox_counts, retry_dead
+from storage.sender_lock import SenderLock
 from storage.subscribers import all_subscribers, sync_subscribers
 from tests.fakes.chat_platforms import FakeDingTalk, FakeFeishu, FakeWeCom, ManualClock, max_in_window
 
@@ -301,3 +302,22 @@ async def test_sends_that_wait_behind_a_slow_robot_are_counted_when_they_go_out(
     assert len(fast.received_by(KEY)) == 40
     assert {a["code"] for a in fast.attempts} == {0}  # never 45009
     assert max_in_window(fast.accepted_times(KEY), timedelta(seconds=60)) <= 20
+
+
+async def test_only_one_process_sends_and_a_second_never_requeues_the_firsts_message(rig, tmp_path):
+    service = Deliverer(rig.db, rig.deliverer.session, rig.deliverer.subscribers, TZ, clock=rig.clock,
+                        lock=SenderLock(rig.db.path))  # fmt: skip
+    command = Deliverer(rig.db, rig.deliverer.session, rig.deliverer.subscribers, TZ, clock=rig.clock,
+                        lock=SenderLock(rig.db.path))  # fmt: skip
+    assert await service.take_over()
+    [message_id] = await command.enqueue(rig.member, digest(1))
+    await mark_sending(rig.db, message_id, START)  # the service's request is in flight
+    assert not await command.take_over()  # the command beside it only queues
+    assert await command.deliver_due() == 0 and await command.next_wake() is None
+    [counts] = await outbox_counts(rig.db)
+    assert counts.sending == 1  # not put back to pending behind the service's back
+    service.release()
+    assert await command.take_over()  # the service stopped: the command may send, and recovers
+    await rig.drain()
+    command.release()
+    assert len(rig.accepted()) == 1
