@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +63,20 @@ async def delivered_item_ids(db: Database, subscriber_id: str, item_ids: Sequenc
         )
         found.update(row[0] for row in rows)
     return found
+
+
+async def delivered_pairs(
+    conn: aiosqlite.Connection, pairs: Sequence[tuple[str, int]]
+) -> set[tuple[str, int]]:
+    """Inside the caller's transaction, return which (subscriber, item) pairs are already in the ledger."""
+    if not pairs:
+        return set()
+    rows = await conn.execute_fetchall(
+        "SELECT d.subscriber_id, d.item_id FROM json_each(?) AS j JOIN deliveries AS d"
+        " ON d.subscriber_id = json_extract(j.value, '$[0]') AND d.item_id = json_extract(j.value, '$[1]')",
+        (json.dumps(pairs),),
+    )
+    return {(row[0], row[1]) for row in rows}
 
 
 async def add_deliveries(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+
+import aiosqlite
 
 from bot.config.types import Config, SubscriberConfig
 from bot.delivery.filters import ItemMatcher
@@ -17,6 +19,7 @@ from storage.db import Database
 from storage.deliveries import (
     DigestWrite,
     delivered_item_ids,
+    delivered_pairs,
     digest_cursors,
     newest_item_id,
     pushable_items_after,
@@ -94,16 +97,37 @@ class DigestBuilder:
         """Write outbox and ledger rows together; with once_per_day, skip subscribers already done today."""
         now = self.clock()
         day = self.local_day(now)
-        written: set[str] = set()
+        written: dict[str, DigestPlan] = {}
         for start in range(0, len(plans), _BATCH):
-            batch = [self._write(plan) for plan in plans[start : start + _BATCH]]
+            batch = list(plans[start : start + _BATCH])
+            writes = [self._write(plan) for plan in batch]  # rendered before taking the write lock
             async with self.db.transaction() as conn:
-                written.update(await write_digests(conn, day, batch, now, once_per_day=once_per_day))
-        queued = [plan for plan in plans if plan.subscriber.id in written]
+                batch, writes = await self._without_delivered(conn, batch, writes, now)
+                done = set(await write_digests(conn, day, writes, now, once_per_day=once_per_day))
+            written.update((plan.subscriber.id, plan) for plan in batch if plan.subscriber.id in done)
+        queued = list(written.values())
         for plan in queued:
             log.info("digest queued subscriber_id=%s items=%d shown=%d", plan.subscriber.id, len(plan.items),
                      plan.shown)  # fmt: skip
         return queued
+
+    async def _without_delivered(
+        self, conn: aiosqlite.Connection, plans: list[DigestPlan], writes: list[DigestWrite], now: datetime
+    ) -> tuple[list[DigestPlan], list[DigestWrite]]:
+        """Inside the write transaction, drop items that reached the subscriber since the plan was read
+        (an instant push in between, or another process), so no chat gets an item twice."""
+        pairs = [(w.subscriber_id, item_id) for w in writes for item_id in w.item_ids]
+        delivered = await delivered_pairs(conn, pairs)
+        if not delivered:
+            return plans, writes
+        for n, plan in enumerate(plans):
+            sid = plan.subscriber.id
+            if any((sid, i.id) in delivered for i in plan.items[:DIGEST_CAP]):
+                items = tuple(i for i in plan.items if (sid, i.id) not in delivered)
+                message = self._cached_message(items, plan.announcements, now)
+                plans[n] = replace(plan, items=items, message=message)
+                writes[n] = self._write(plans[n])
+        return plans, writes
 
     def _write(self, plan: DigestPlan) -> DigestWrite:
         """What storage writes for a plan: the listed items go in the ledger, the cursor passes the rest."""

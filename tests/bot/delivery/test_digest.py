@@ -14,6 +14,7 @@ from bot.config.load import load_config
 from bot.delivery.digest import DIGEST_CAP, DigestBuilder
 from feeds.models import ParsedItem
 from storage.db import connect
+from storage.deliveries import add_deliveries
 from storage.items import PushState, insert_new_items
 from storage.sender_lock import SenderLock
 from storage.sources import sync_sources
@@ -171,3 +172,19 @@ def test_digest_command_beside_a_running_service_only_queues(setup, tmp_path, ca
     assert main(["outbox", "--json", "-c", str(config.path)]) == 0
     [row] = json.loads(capsys.readouterr().out)["subscribers"]
     assert (row["subscriber"], row["pending"]) == ("all", 1)
+
+
+async def test_an_item_pushed_between_plan_and_queue_is_not_in_the_digest(setup):
+    config, db = setup
+    await store(db, "hnkfq-news", ["永州经开区创建五好园区", "长沙经开区项目签约"], NOW)
+    builder = DigestBuilder(db, config, lambda: NOW)
+    [plan] = await builder.plan([s for s in config.subscribers if s.id == "all"])
+    pushed = next(i for i in plan.items if i.title.startswith("永州"))
+    async with db.transaction() as conn:  # an instant push commits after the digest read the ledger
+        await add_deliveries(conn, "all", [pushed.id], "instant", None, NOW)
+    [queued] = await builder.queue([plan], once_per_day=True)
+    assert [i.title for i in queued.items] == ["长沙经开区项目签约"]
+    [payload] = [
+        row[0] for row in await db.fetchall("SELECT payload FROM outbox WHERE subscriber_id = 'all'")
+    ]
+    assert "长沙经开区项目签约" in payload and "永州" not in payload
