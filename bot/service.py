@@ -123,8 +123,9 @@ class Service:
     async def catch_up_digests(self) -> list[DigestPlan]:
         """Send, once, today's digests whose time passed while the service was down (within the grace)."""
         now = self.clock()
-        done = await digest_days(self.db, DigestBuilder(self.db, self.config).local_day(now))
-        missed = due_subscribers(self.config, now, grace=DIGEST_GRACE, done=dict.fromkeys(done))
+        due = due_subscribers(self.config, now, grace=DIGEST_GRACE)
+        done = {(sid, day) for day in set(due.values()) for sid in await digest_days(self.db, day)}
+        missed = [sid for sid, day in due.items() if (sid, day) not in done]
         if not missed:
             return []
         log.info("sending missed digests subscribers=%s", ",".join(missed))

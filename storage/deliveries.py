@@ -107,6 +107,7 @@ class DigestWrite:
     """One subscriber's digest as storage writes it: its message parts, listed items and new cursor."""
 
     subscriber_id: str
+    day: str  # YYYY-MM-DD in [bot].timezone: the day the digest belongs to
     platform: str
     payloads: Sequence[str]  # empty: nothing to send, but the day and the cursor are still recorded
     item_ids: Sequence[int]  # the items the message lists, for the ledger
@@ -115,17 +116,17 @@ class DigestWrite:
 
 
 async def write_digests(
-    conn: aiosqlite.Connection, day: str, digests: Sequence[DigestWrite], now: datetime, *, once_per_day: bool
+    conn: aiosqlite.Connection, digests: Sequence[DigestWrite], now: datetime, *, once_per_day: bool
 ) -> list[str]:
     """Inside the caller's transaction, record digest days, cursors, outbox and ledger rows for a batch
     of subscribers in a handful of statements; return the subscribers whose digest was written."""
     if once_per_day:
-        done = await _digest_done(conn, day, [d.subscriber_id for d in digests])
-        digests = [d for d in digests if d.subscriber_id not in done]
+        done = await _digest_done(conn, [(d.subscriber_id, d.day) for d in digests])
+        digests = [d for d in digests if (d.subscriber_id, d.day) not in done]
     at = to_db(now)
     await conn.executemany(
         "INSERT OR IGNORE INTO digests (subscriber_id, day, built_at, items) VALUES (?, ?, ?, ?)",
-        [(d.subscriber_id, day, at, d.matched) for d in digests],
+        [(d.subscriber_id, d.day, at, d.matched) for d in digests],
     )
     await conn.executemany(
         "UPDATE subscribers SET digest_cursor = max(coalesce(digest_cursor, 0), ?), last_digest_at = ?"
@@ -163,10 +164,10 @@ async def write_digests(
     return [d.subscriber_id for d in digests if d.payloads]
 
 
-async def _digest_done(conn: aiosqlite.Connection, day: str, subscriber_ids: Sequence[str]) -> set[str]:
-    marks = ",".join("?" * len(subscriber_ids))
+async def _digest_done(conn: aiosqlite.Connection, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
     rows = await conn.execute_fetchall(
-        f"SELECT subscriber_id FROM digests WHERE day = ? AND subscriber_id IN ({marks})",
-        (day, *subscriber_ids),
+        "SELECT d.subscriber_id, d.day FROM json_each(?) AS j JOIN digests AS d"
+        " ON d.subscriber_id = json_extract(j.value, '$[0]') AND d.day = json_extract(j.value, '$[1]')",
+        (json.dumps(pairs),),
     )
-    return {row[0] for row in rows}
+    return {(row[0], row[1]) for row in rows}

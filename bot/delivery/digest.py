@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 import aiosqlite
 
@@ -63,9 +63,13 @@ class DigestBuilder:
         self._rendered: dict[tuple, list[str]] = {}
         self._messages: dict[tuple, Message | None] = {}
 
-    def local_day(self, now: datetime) -> str:
-        """Return the date in [bot].timezone that a digest built now belongs to."""
-        return now.astimezone(self.config.bot.timezone).date().isoformat()
+    def day_of(self, subscriber: SubscriberConfig, now: datetime, *, scheduled: bool) -> str:
+        """Return the local date a digest built now belongs to: for a scheduled one, the day of its
+        latest digest time (a 23:45 digest that runs at 00:05 is still the previous day's)."""
+        tz = self.config.bot.timezone
+        if scheduled and subscriber.digest is not None:
+            return last_scheduled(subscriber.digest, now, tz).date().isoformat()
+        return now.astimezone(tz).date().isoformat()
 
     async def plan(self, subscribers: Sequence[SubscriberConfig]) -> list[DigestPlan]:
         """Work out each subscriber's digest from one read of the candidate items."""
@@ -96,14 +100,13 @@ class DigestBuilder:
     async def queue(self, plans: Sequence[DigestPlan], *, once_per_day: bool) -> list[DigestPlan]:
         """Write outbox and ledger rows together; with once_per_day, skip subscribers already done today."""
         now = self.clock()
-        day = self.local_day(now)
         written: dict[str, DigestPlan] = {}
         for start in range(0, len(plans), _BATCH):
             batch = list(plans[start : start + _BATCH])
-            writes = [self._write(plan) for plan in batch]  # rendered before taking the write lock
+            writes = [self._write(plan, now, once_per_day) for plan in batch]  # rendered before the lock
             async with self.db.transaction() as conn:
-                batch, writes = await self._without_delivered(conn, batch, writes, now)
-                done = set(await write_digests(conn, day, writes, now, once_per_day=once_per_day))
+                batch, writes = await self._without_delivered(conn, batch, writes, now, once_per_day)
+                done = set(await write_digests(conn, writes, now, once_per_day=once_per_day))
             written.update((plan.subscriber.id, plan) for plan in batch if plan.subscriber.id in done)
         queued = list(written.values())
         for plan in queued:
@@ -112,7 +115,12 @@ class DigestBuilder:
         return queued
 
     async def _without_delivered(
-        self, conn: aiosqlite.Connection, plans: list[DigestPlan], writes: list[DigestWrite], now: datetime
+        self,
+        conn: aiosqlite.Connection,
+        plans: list[DigestPlan],
+        writes: list[DigestWrite],
+        now: datetime,
+        scheduled: bool,
     ) -> tuple[list[DigestPlan], list[DigestWrite]]:
         """Inside the write transaction, drop items that reached the subscriber since the plan was read
         (an instant push in between, or another process), so no chat gets an item twice."""
@@ -126,15 +134,16 @@ class DigestBuilder:
                 items = tuple(i for i in plan.items if (sid, i.id) not in delivered)
                 message = self._cached_message(items, plan.announcements, now)
                 plans[n] = replace(plan, items=items, message=message)
-                writes[n] = self._write(plans[n])
+                writes[n] = self._write(plans[n], now, scheduled)
         return plans, writes
 
-    def _write(self, plan: DigestPlan) -> DigestWrite:
+    def _write(self, plan: DigestPlan, now: datetime, scheduled: bool) -> DigestWrite:
         """What storage writes for a plan: the listed items go in the ledger, the cursor passes the rest."""
         sub = plan.subscriber
         payloads = self.render(sub, plan) if plan.message is not None else []
         listed = [i.id for i in plan.items[:DIGEST_CAP]]
-        return DigestWrite(sub.id, sub.platform, payloads, listed, plan.cursor, len(plan.items))
+        day = self.day_of(sub, now, scheduled=scheduled)
+        return DigestWrite(sub.id, day, sub.platform, payloads, listed, plan.cursor, len(plan.items))
 
     def render(self, subscriber: SubscriberConfig, plan: DigestPlan) -> list[str]:
         """Render for the subscriber's platform; identical digests are rendered once."""
@@ -182,18 +191,23 @@ class DigestBuilder:
         return Message("digest", title, text=text, entries=entries, footer=footer, link=link)
 
 
-def due_subscribers(
-    config: Config, now: datetime, *, grace: timedelta, done: Mapping[str, object]
-) -> list[str]:
-    """Return subscribers whose digest time today has passed within `grace` and who have none today yet."""
-    local = now.astimezone(config.bot.timezone)
-    due = []
+def last_scheduled(at: time, now: datetime, tz: tzinfo) -> datetime:
+    """Return the latest moment at or before `now` when the clock in `tz` read `at`."""
+    local = now.astimezone(tz)
+    moment = datetime.combine(local.date(), at, tzinfo=tz)
+    if moment > local:
+        moment = datetime.combine(local.date() - timedelta(days=1), at, tzinfo=tz)
+    return moment
+
+
+def due_subscribers(config: Config, now: datetime, *, grace: timedelta) -> dict[str, str]:
+    """Return the subscribers whose latest digest time passed at most `grace` ago, each with the local
+    day that digest belongs to (yesterday's, for a 23:45 digest just after midnight)."""
+    due = {}
     for subscriber in config.subscribers:
-        if subscriber.digest is None or subscriber.id in done:
+        if subscriber.digest is None:
             continue
-        at = local.replace(
-            hour=subscriber.digest.hour, minute=subscriber.digest.minute, second=0, microsecond=0
-        )
-        if timedelta(0) <= local - at <= grace:
-            due.append(subscriber.id)
+        at = last_scheduled(subscriber.digest, now, config.bot.timezone)
+        if now - at <= grace:
+            due[subscriber.id] = at.date().isoformat()
     return due

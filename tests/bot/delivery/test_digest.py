@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.cli.main import main
 from bot.cli.sending import SERVICE_SENDS
 from bot.config.load import load_config
-from bot.delivery.digest import DIGEST_CAP, DigestBuilder
+from bot.delivery.digest import DIGEST_CAP, DigestBuilder, due_subscribers
 from feeds.models import ParsedItem
 from storage.db import connect
-from storage.deliveries import add_deliveries
+from storage.deliveries import add_deliveries, digest_days
 from storage.items import PushState, insert_new_items
 from storage.sender_lock import SenderLock
 from storage.sources import sync_sources
@@ -188,3 +189,48 @@ async def test_an_item_pushed_between_plan_and_queue_is_not_in_the_digest(setup)
         row[0] for row in await db.fetchall("SELECT payload FROM outbox WHERE subscriber_id = 'all'")
     ]
     assert "长沙经开区项目签约" in payload and "永州" not in payload
+
+
+LATE = """
+[bot]
+database = "parkbot.db"
+
+[[sources]]
+id = "hnkfq-news"
+url = "http://127.0.0.1:9/news/"
+type = "feed"
+
+[[subscribers]]
+id = "night"
+platform = "console"
+webhook = "-"
+digest = "23:45"
+"""
+
+
+def at_local(day: int, hour: int, minute: int) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+async def test_a_late_evening_digest_that_runs_after_midnight_belongs_to_its_own_day(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(LATE, encoding="utf-8")
+    config = load_config(path, environ={})
+    db = await connect(config.bot.database)
+    try:
+        await sync_sources(db, [("hnkfq-news", "http://127.0.0.1:9/news/")], at_local(28, 12, 0))
+        await sync_subscribers(db, ["night"], at_local(28, 12, 0))
+        await store(db, "hnkfq-news", ["永州经开区创建五好园区"], at_local(28, 20, 0))
+        late = at_local(29, 0, 5)  # the 28th's 23:45 digest ran twenty minutes late
+        builder = DigestBuilder(db, config, lambda: late)
+        assert len(await builder.queue(await builder.plan(config.subscribers), once_per_day=True)) == 1
+        assert await digest_days(db, "2026-11-28") == {"night"}
+        assert due_subscribers(config, late, grace=timedelta(hours=3)) == {"night": "2026-11-28"}
+        await store(db, "hnkfq-news", ["长沙经开区项目签约"], at_local(29, 20, 0))
+        evening = at_local(29, 23, 45)
+        builder = DigestBuilder(db, config, lambda: evening)
+        [plan] = await builder.queue(await builder.plan(config.subscribers), once_per_day=True)
+        assert [i.title for i in plan.items] == ["长沙经开区项目签约"]  # the 29th's digest is not skipped
+        assert await digest_days(db, "2026-11-29") == {"night"}
+    finally:
+        await db.close()
