@@ -182,7 +182,7 @@ class Poller:
             return PollResult(source.id, fetched.status.value)
         parsed = await self._parse(source, fetched, now)
         if source.type == "html" and not parsed.items:
-            raise _PollFailed(f"item selector {source.select.item!r} matched nothing", empty=True)
+            raise _PollFailed(f"item selector {_item_selector(source)!r} matched nothing", empty=True)
         new, updated, alerts = await self._store(source, state, parsed.items, now)
         await self._record_success(source, state, fetched, now)
         return PollResult(source.id, "ok", new, updated, alerts=alerts)
@@ -250,7 +250,7 @@ class Poller:
         )
         alerts: tuple[str, ...] = ()
         if failure.empty and state.empty_polls >= EMPTY_POLLS_BEFORE_ALERT:
-            text = messages.source_matches_nothing(source.name, source.select.item, state.empty_polls)
+            text = messages.source_matches_nothing(source.name, _item_selector(source), state.empty_polls)
             alerts = await self._alert(f"source-empty:{source.id}", text, now)
         elif not failure.empty and state.error_count >= FAILURES_BEFORE_ALERT:
             text = messages.source_failing(source.name, state.error_count, str(failure))
@@ -272,6 +272,10 @@ def oldest_first(items: Sequence[ParsedItem]) -> list[ParsedItem]:
 
 def _is_redesign(state: SourceState, new: int, total: int) -> bool:
     return state.seeded_at is not None and total >= REDESIGN_MIN_ITEMS and new > total * REDESIGN_SHARE
+
+
+def _item_selector(source: SourceConfig) -> str:
+    return source.select.item if source.select else ""
 
 
 def _describe(fetched: FetchResult) -> str:

@@ -138,7 +138,7 @@ class Fetcher:
         return slot
 
     def _headers(self, etag: str | None, last_modified: str | None) -> dict[str, str]:
-        headers = {
+        headers: dict[str, str] = {
             hdrs.USER_AGENT: self._user_agent,
             hdrs.ACCEPT: _ACCEPT,
             # Only encodings aiohttp always decodes itself, so the cap sees decompressed bytes.

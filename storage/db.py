@@ -62,6 +62,13 @@ class Database:
         async with self.conn.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
 
+    async def fetchvalue(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """Run a query that always answers one row (an aggregate, a pragma) and return its first column."""
+        row = await self.fetchone(sql, params)
+        if row is None:
+            raise StorageError(f"no row from: {sql}")
+        return row[0]
+
     async def close(self) -> None:
         """Let SQLite optimize, then close the connection (closing twice is harmless)."""
         if self._closed:
@@ -102,7 +109,7 @@ async def backup(db: Database, target: Path) -> None:
             await db.conn.backup(copy)
             await copy.execute("PRAGMA journal_mode = DELETE")
             async with copy.execute("PRAGMA integrity_check") as cursor:
-                (verdict,) = await cursor.fetchone()
+                (verdict,) = await cursor.fetchone() or ("no answer",)
         if verdict != "ok":
             raise StorageError(f"backup {target} failed its integrity check: {verdict}")
         partial.replace(target)
@@ -122,6 +129,6 @@ class DatabaseHealth:
 
 async def database_health(db: Database) -> DatabaseHealth:
     """Run SQLite's quick_check and read the journal mode."""
-    (verdict,) = await db.fetchone("PRAGMA quick_check")
-    (mode,) = await db.fetchone("PRAGMA journal_mode")
+    verdict = await db.fetchvalue("PRAGMA quick_check")
+    mode = await db.fetchvalue("PRAGMA journal_mode")
     return DatabaseHealth(mode, verdict)

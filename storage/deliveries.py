@@ -27,8 +27,7 @@ async def pushable_items_after(db: Database, after_id: int, since: datetime) -> 
 
 async def newest_item_id(db: Database) -> int:
     """Return the largest item id stored so far (0 when there is none)."""
-    row = await db.fetchone("SELECT coalesce(max(id), 0) FROM items")
-    return row[0]
+    return int(await db.fetchvalue("SELECT coalesce(max(id), 0) FROM items"))
 
 
 async def digest_cursors(db: Database) -> dict[str, int | None]:
@@ -136,7 +135,7 @@ async def write_digests(
     # We hold the write lock (BEGIN IMMEDIATE), so numbering the outbox rows ourselves is safe and
     # saves a round trip per subscriber. Numbering starts above the AUTOINCREMENT high-water mark, not
     # max(id): ids of pruned rows are never handed out again.
-    (next_id,) = (
+    (next_id,) = list(
         await conn.execute_fetchall(
             "SELECT max(coalesce(max(id), 0), coalesce((SELECT seq FROM sqlite_sequence"
             " WHERE name = 'outbox'), 0)) + 1 FROM outbox"

@@ -43,8 +43,8 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
     async with conn.execute("SELECT coalesce(max(version), 0) FROM schema_version") as cursor:
-        (version,) = await cursor.fetchone()
-    return version
+        row = await cursor.fetchone()
+    return row[0] if row else 0
 
 
 async def apply_migrations(

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
+@overload
+def to_db(moment: datetime) -> str: ...
+@overload
+def to_db(moment: None) -> None: ...
 def to_db(moment: datetime | None) -> str | None:
     """Return the stored form of an aware datetime (None stays None)."""
     if moment is None:
@@ -14,6 +19,10 @@ def to_db(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+@overload
+def from_db(text: str) -> datetime: ...
+@overload
+def from_db(text: None) -> None: ...
 def from_db(text: str | None) -> datetime | None:
     """Return the aware UTC datetime of a stored time (None stays None)."""
     return None if text is None else datetime.fromisoformat(text)

@@ -1,4 +1,4 @@
-"""Project-wide rules: the import contracts in pyproject.toml hold, imports are absolute, ruff is clean."""
+"""Project-wide rules: import contracts, mypy and ruff clean, absolute imports, documented packages."""
 
 import ast
 import shutil
@@ -26,6 +26,14 @@ def test_import_contracts_are_kept():
     result = subprocess.run(
         [lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_check():
+    # mypy over bot/, feeds/, storage/ and handlers/ ([tool.mypy] in pyproject.toml), at zero errors
+    mypy = tool("mypy")
+    assert mypy, "mypy is not installed: pip install -e '.[test]'"
+    result = subprocess.run([mypy], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -189,7 +189,8 @@ def _read_polling(table: Table) -> PollingConfig:
 
 def _read_all(tables: list[Table], read: Callable[[Table], Any]) -> tuple[Any, ...]:
     """Read each entry and report an id already used by an earlier entry."""
-    items, first_use = [], {}
+    items: list[Any] = []
+    first_use: dict[str, str] = {}
     for table in tables:
         item = read(table)
         if item.id in first_use:
@@ -259,16 +260,17 @@ def _read_subscriber(table: Table, base: Path, source_ids: set[str]) -> Subscrib
     )
 
 
-def _read_webhook(table: Table, platform: str | None, base: Path) -> Secret | None:
+def _read_webhook(table: Table, platform: str | None, base: Path) -> Secret:
+    # On a problem the getters return None; the configuration is refused then, so Secret("") never runs.
     if platform == "console":
 
         def console_target(text: str) -> Secret:
             return Secret(text if text == "-" else str(_resolver(base)(text)))
 
-        return table.string("webhook", "-", parse=console_target)
+        return table.string("webhook", "-", parse=console_target) or Secret("")
     if platform is None:
-        return None
-    return table.string("webhook", parse=lambda text: Secret(check_http_url(text)), secret=True)
+        return Secret("")
+    return table.string("webhook", parse=lambda text: Secret(check_http_url(text)), secret=True) or Secret("")
 
 
 def _read_chat(table: Table) -> ChatConfig:
@@ -283,9 +285,10 @@ def _read_chat(table: Table) -> ChatConfig:
     )
 
 
-def _secret(table: Table, key: str, parse: Callable[[str], str] = str) -> Secret | None:
+def _secret(table: Table, key: str, parse: Callable[[str], str] = str) -> Secret:
     """Read an optional secret: empty means the feature it guards is off."""
-    return table.string(key, "", parse=lambda text: Secret(parse(text) if text else text), secret=True)
+    found = table.string(key, "", parse=lambda text: Secret(parse(text) if text else text), secret=True)
+    return found or Secret("")
 
 
 def _aes_key(text: str) -> str:

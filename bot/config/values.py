@@ -262,18 +262,22 @@ class Table:
             self.problem(key, f"{show(text, secret)} {error}")
             return None
 
-    def integer(self, key: str, default: int, low: int, high: int | None = None) -> int | None:
-        """Read an integer within low..high (booleans are not integers)."""
+    def integer(self, key: str, default: int, low: int, high: int | None = None) -> int:
+        """Read an integer within low..high (booleans are not integers); a problem is recorded and the
+        default returned, since a configuration with problems is never used."""
         value = self._typed(key, int, self.data[key]) if key in self.data else default
-        if value is not None and not (low <= value and (high is None or value <= high)):
+        if value is None:
+            return default
+        if not (low <= value and (high is None or value <= high)):
             bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
             self.problem(key, f"{value} is out of range: must be {bounds}")
-            return None
-        return value
+            return default
+        return int(value)
 
-    def boolean(self, key: str, default: bool) -> bool | None:
-        """Read true or false."""
-        return self._typed(key, bool, self.data[key]) if key in self.data else default
+    def boolean(self, key: str, default: bool) -> bool:
+        """Read true or false (on a problem, the default; the configuration is refused anyway)."""
+        value = self._typed(key, bool, self.data[key]) if key in self.data else default
+        return default if value is None else bool(value)
 
     def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """Read an array of strings, expanding ${VAR} in each."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import timedelta
+from typing import Any
 
 
 class PushError(Exception):
@@ -30,12 +31,12 @@ class PushError(Exception):
 def judge(
     platform: str,
     status: int,
-    code: object,
+    code: int | str | None,
     reason: str,
     *,
-    transient: Collection[object],
-    penalties: Mapping[object, timedelta],
-    hints: Mapping[object, str],
+    transient: Collection[int | str],
+    penalties: Mapping[Any, timedelta],  # keyed by the platform's codes, int or str
+    hints: Mapping[Any, str],
 ) -> None:
     """Raise the PushError a body code means; return for code 0.
 
