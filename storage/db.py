@@ -69,6 +69,20 @@ class Database:
             raise StorageError(f"no row from: {sql}")
         return row[0]
 
+    async def delete_in_batches(self, table: str, where: str, params: Iterable[Any], batch: int) -> int:
+        """Delete the rows of `table` matching `where`, `batch` rows per transaction, so other writers get
+        the lock between batches; return how many were deleted."""
+        removed = 0
+        while True:
+            async with self.transaction() as conn:
+                cursor = await conn.execute(
+                    f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT ?)",
+                    (*params, batch),
+                )
+            removed += cursor.rowcount
+            if cursor.rowcount < batch:
+                return removed
+
     async def close(self) -> None:
         """Let SQLite optimize, then close the connection (closing twice is harmless)."""
         if self._closed:

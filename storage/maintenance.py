@@ -49,16 +49,7 @@ async def _step(name: str, run: Callable[[], Awaitable[int]]) -> int:
 async def delete_items_before(db: Database, before: datetime, *, batch: int = BATCH) -> int:
     """Delete items first seen before then, a batch per transaction; seen_uids stays, so an old item
     sliding back into view is still not new. Return how many were deleted."""
-    removed = 0
-    while True:
-        async with db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM items WHERE id IN (SELECT id FROM items WHERE fetched_at < ? LIMIT ?)",
-                (to_db(before), batch),
-            )
-        removed += cursor.rowcount
-        if cursor.rowcount < batch:
-            return removed
+    return await db.delete_in_batches("items", "fetched_at < ?", (to_db(before),), batch)
 
 
 async def prune_digest_days(db: Database, before_day: str) -> int:

@@ -201,17 +201,7 @@ async def sends_since(db: Database, since: datetime) -> list[tuple[str, datetime
 async def prune_sent(db: Database, before: datetime, *, batch: int = 500) -> int:
     """Delete messages sent before then, a batch per transaction (the delivery ledger keeps its rows,
     their outbox_id set to NULL); return how many."""
-    removed = 0
-    while True:
-        async with db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM outbox WHERE id IN"
-                " (SELECT id FROM outbox WHERE state = 'sent' AND sent_at < ? LIMIT ?)",
-                (to_db(before), batch),
-            )
-        removed += cursor.rowcount
-        if cursor.rowcount < batch:
-            return removed
+    return await db.delete_in_batches("outbox", "state = 'sent' AND sent_at < ?", (to_db(before),), batch)
 
 
 def _message(row: sqlite3.Row) -> OutboxMessage:
