@@ -135,12 +135,12 @@ async def write_digests(
     # We hold the write lock (BEGIN IMMEDIATE), so numbering the outbox rows ourselves is safe and
     # saves a round trip per subscriber. Numbering starts above the AUTOINCREMENT high-water mark, not
     # max(id): ids of pruned rows are never handed out again.
-    (next_id,) = list(
-        await conn.execute_fetchall(
-            "SELECT max(coalesce(max(id), 0), coalesce((SELECT seq FROM sqlite_sequence"
-            " WHERE name = 'outbox'), 0)) + 1 FROM outbox"
-        )
-    )[0]
+    async with conn.execute(
+        "SELECT max(coalesce(max(id), 0), coalesce((SELECT seq FROM sqlite_sequence"
+        " WHERE name = 'outbox'), 0)) + 1 FROM outbox"
+    ) as cursor:
+        row = await cursor.fetchone()
+    next_id = row[0] if row else 1
     outbox, ledger = [], []
     for d in (d for d in digests if d.payloads):
         first = next_id
