@@ -139,7 +139,8 @@ class Service:
             self.db, items_before=now - self.config.bot.retention, outbox_before=now - OUTBOX_KEEP,
             digests_before=old_day,
         )  # fmt: skip
-        log.info("maintenance items=%d outbox=%d digests=%d", done.items, done.outbox, done.digests)
+        log.info("maintenance items=%d ledger=%d outbox=%d digests=%d", done.items, done.ledger, done.outbox,
+                 done.digests)  # fmt: skip
         return done
 
     async def refresh_gauges(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from storage.errors import StorageError
 from storage.migrate import apply_migrations
 
 log = logging.getLogger(__name__)
+
+BATCH_BUDGET = 0.02  # seconds one batch of a bulk delete may hold the write lock
 
 # WAL lets `parkbot items` read while the service writes; the busy timeout lets a second
 # process wait for a short write instead of failing with "database is locked".
@@ -69,19 +72,32 @@ class Database:
             raise StorageError(f"no row from: {sql}")
         return row[0]
 
-    async def delete_in_batches(self, table: str, where: str, params: Iterable[Any], batch: int) -> int:
-        """Delete the rows of `table` matching `where`, `batch` rows per transaction, so other writers get
-        the lock between batches; return how many were deleted."""
-        removed = 0
+    async def delete_in_batches(
+        self, table: str, where: str, params: Iterable[Any], *, key: str = "id", budget: float = BATCH_BUDGET
+    ) -> int:
+        """Delete the rows of `table` matching `where` in transactions of about `budget` seconds each,
+        so other writers (and readers, which share this connection's thread) wait no longer than that;
+        return how many were deleted. `key` names the columns that identify a row."""
+        params = tuple(params)
+        removed, batch = 0, 100
+        sql = f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {where} LIMIT ?)"
         while True:
             async with self.transaction() as conn:
-                cursor = await conn.execute(
-                    f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT ?)",
-                    (*params, batch),
-                )
+                started = time.perf_counter()
+                cursor = await conn.execute(sql, (*params, batch))
+                elapsed = time.perf_counter() - started
             removed += cursor.rowcount
             if cursor.rowcount < batch:
                 return removed
+            # A row can cost anything from microseconds to a cascade of thousands: size by time, not rows.
+            batch = max(10, min(batch * 2, 10_000, int(batch * budget / max(elapsed, 1e-4))))
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Hold the write lock outside any transaction, for statements that must not run inside another
+        task's open transaction (a WAL checkpoint, PRAGMA optimize)."""
+        async with self._write_lock:
+            yield self.conn
 
     async def close(self) -> None:
         """Let SQLite optimize, then close the connection (closing twice is harmless)."""

@@ -198,10 +198,10 @@ async def sends_since(db: Database, since: datetime) -> list[tuple[str, datetime
     return [(row["subscriber_id"], from_db(row["sent_at"])) for row in rows]
 
 
-async def prune_sent(db: Database, before: datetime, *, batch: int = 500) -> int:
-    """Delete messages sent before then, a batch per transaction (the delivery ledger keeps its rows,
+async def prune_sent(db: Database, before: datetime) -> int:
+    """Delete messages sent before then in short transactions (the delivery ledger keeps its rows,
     their outbox_id set to NULL); return how many."""
-    return await db.delete_in_batches("outbox", "state = 'sent' AND sent_at < ?", (to_db(before),), batch)
+    return await db.delete_in_batches("outbox", "state = 'sent' AND sent_at < ?", (to_db(before),))
 
 
 def _message(row: sqlite3.Row) -> OutboxMessage:

@@ -1,5 +1,6 @@
 """Opening, transactions and online backup."""
 
+import asyncio
 import sqlite3
 
 import aiosqlite
@@ -7,6 +8,7 @@ import pytest
 
 from storage.db import backup, connect
 from storage.errors import StorageError
+from storage.maintenance import optimize
 
 
 async def test_transaction_rolls_back_on_error(db):
@@ -66,3 +68,22 @@ async def test_read_while_writing_from_another_connection(db):
             assert reader.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
         finally:
             reader.close()
+
+
+async def test_the_nightly_checkpoint_waits_for_another_tasks_open_transaction(db):
+    inside, finish = asyncio.Event(), asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO alerts (key, message, raised_at) VALUES ('k', 'm', 't')")
+            inside.set()
+            await finish.wait()
+
+    writer = asyncio.create_task(write())
+    await inside.wait()
+    upkeep = asyncio.create_task(optimize(db))
+    await asyncio.sleep(0.01)  # let the upkeep reach the connection while the transaction is open
+    finish.set()
+    await writer
+    await upkeep  # before: "database table is locked", the WAL never truncated
+    assert len(await db.fetchall("SELECT * FROM alerts")) == 1
