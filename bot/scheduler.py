@@ -15,13 +15,27 @@ from bot.service import DIGEST_GRACE, Service
 
 log = logging.getLogger(__name__)
 
-POLL_EVERY = timedelta(seconds=60)  # how often storage is asked which sources are due
+# The poll job wakes when the soonest source is due, so every interval is honoured to the second;
+# it also looks at least this often, in case sources were rescheduled by another process.
+POLL_AT_LEAST_EVERY = timedelta(seconds=60)
+POLL_JOB = "poll_due_sources"
 MAINTENANCE_AT = (3, 30)  # local time: quiet hours for the association's members
 
 
-async def poll_due_sources(service: Service) -> None:
-    """Job: poll the sources whose time has come."""
-    await service.poll_due()
+async def poll_due_sources(service: Service, scheduler: AsyncIOScheduler) -> None:
+    """Job: poll the sources whose time has come, then sleep until the next one is due."""
+    try:
+        await service.poll_due()
+    finally:
+        await wake_for_next_poll(service, scheduler)
+
+
+async def wake_for_next_poll(service: Service, scheduler: AsyncIOScheduler) -> None:
+    """Move the poll job's next run to when the soonest source is due (at least once a minute)."""
+    now = service.clock()
+    due = await service.next_poll_at()
+    wake = now + POLL_AT_LEAST_EVERY if due is None else min(max(due, now), now + POLL_AT_LEAST_EVERY)
+    scheduler.modify_job(POLL_JOB, next_run_time=wake)
 
 
 async def send_scheduled_digests(service: Service, subscriber_ids: Sequence[str]) -> None:
@@ -59,8 +73,9 @@ def build_scheduler(service: Service) -> AsyncIOScheduler:
     # A poll tick that finds the previous one still running is skipped, not queued behind it.
     scheduler.add_job(
         logged("poll_due_sources", poll_due_sources),
-        IntervalTrigger(seconds=int(POLL_EVERY.total_seconds()), timezone=tz),
-        args=[service], id="poll_due_sources", max_instances=1, coalesce=True, misfire_grace_time=30,
+        IntervalTrigger(seconds=int(POLL_AT_LEAST_EVERY.total_seconds()), timezone=tz),
+        args=[service, scheduler], id=POLL_JOB, max_instances=1, coalesce=True, misfire_grace_time=30,
+        next_run_time=service.clock(),  # at once: start-up spread the first polls over ten minutes
     )  # fmt: skip
     for (hour, minute), ids in digest_times(service).items():
         # APScheduler 3's default misfire grace is 1 s: a busy loop at 08:30 would drop the digest.

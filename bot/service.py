@@ -20,7 +20,7 @@ from storage.db import Database
 from storage.deliveries import digest_days
 from storage.maintenance import Housekeeping, run_housekeeping
 from storage.outbox import outbox_counts
-from storage.sources import all_sources, schedule_polls, sources_due
+from storage.sources import all_sources, next_poll_time, schedule_polls, sources_due
 from storage.subscribers import all_subscribers
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,10 @@ class Service:
         results = await self.poll_sources(sources) if sources else []
         self.last_poll_at = now
         return results
+
+    async def next_poll_at(self) -> datetime | None:
+        """When the soonest enabled source is due (None: no enabled source)."""
+        return await next_poll_time(self.db, [s.id for s in self.config.sources if s.enabled])
 
     async def poll_sources(
         self, sources: Sequence[SourceConfig], *, on_done: Callable[[PollResult], None] | None = None

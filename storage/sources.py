@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from storage.db import Database
 from storage.errors import NotFound
@@ -98,6 +99,18 @@ async def sources_due(db: Database, now: datetime, limit: int = 1000) -> list[st
         (to_db(now), limit),
     )
     return [row["id"] for row in rows]
+
+
+async def next_poll_time(db: Database, source_ids: Iterable[str]) -> datetime | None:
+    """Return when the soonest of these sources is due (now, for one never polled), or None for none."""
+    row = await db.fetchone(
+        "SELECT min(coalesce(next_poll_at, '')) AS at, count(*) AS n FROM sources"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(source_ids)),),
+    )
+    if row is None or not row["n"]:
+        return None
+    return from_db(row["at"]) if row["at"] else datetime.min.replace(tzinfo=UTC)
 
 
 async def record_poll_success(

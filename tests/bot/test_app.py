@@ -7,15 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import build_app
 from bot.config.load import load_config
-from bot.scheduler import build_scheduler
+from bot.scheduler import build_scheduler, poll_due_sources
 from bot.web.routes import SERVICE
 from storage.outbox import outbox_counts
+from storage.sources import source_by_id
 from tests.fakes.chat_platforms import ManualClock
 
 NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
@@ -67,6 +69,7 @@ async def test_scheduler_registers_jobs_with_deliberate_triggers(client):
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"poll_due_sources", "digest-0830", "digest-1800", "maintenance"}
     poll = jobs["poll_due_sources"]
+    # a fallback cadence: the job itself moves its next run to the soonest source's due time
     assert isinstance(poll.trigger, IntervalTrigger) and poll.trigger.interval == timedelta(seconds=60)
     digest = jobs["digest-0830"]
     assert isinstance(digest.trigger, CronTrigger) and str(digest.trigger.timezone) == "Asia/Shanghai"
@@ -159,3 +162,25 @@ async def test_shutdown_with_a_message_in_flight_leaves_it_to_be_resent(
     await db.close()
     assert counts.sending + counts.pending == 1 and counts.sent == 0  # kept, to be sent again on start
     never.set()
+
+
+async def test_the_poll_job_wakes_when_the_soonest_source_is_due(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.replace('type = "html"', 'type = "html"\ninterval = "20s"').format(
+        robot="http://127.0.0.1:9/cgi-bin/webhook/send?key=k"), encoding="utf-8")  # fmt: skip
+    clock = ManualClock(NOW)
+    app = build_app(load_config(path, environ={}), clock=clock, executor_factory=lambda: None,
+                    start_scheduler=False)  # fmt: skip
+    async with TestClient(TestServer(app)) as client:
+        service = client.app[SERVICE]
+        scheduler = build_scheduler(service)
+        scheduler.start(paused=True)
+        try:
+            state = await source_by_id(service.db, "hnkfq-news")
+            clock.now = state.next_poll_at  # its first poll, somewhere in the start-up spread
+            await poll_due_sources(service, scheduler)  # the site is down: retried after one interval
+            after = await source_by_id(service.db, "hnkfq-news")
+            assert after.next_poll_at == clock.now + timedelta(seconds=20)
+            assert scheduler.get_job("poll_due_sources").next_run_time == after.next_poll_at  # not a minute
+        finally:
+            scheduler.shutdown(wait=False)
