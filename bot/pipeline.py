@@ -22,10 +22,11 @@ from feeds.fetch import Fetcher, FetchResult
 from feeds.html_list import parse_list_page
 from feeds.models import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
+from feeds.redesign import is_redesign
 from handlers import messages
 from storage.alerts import clear_alerts, raise_alert
 from storage.db import Database
-from storage.items import PushState, StoredItem, insert_new_items, unseen_uids
+from storage.items import PushState, StoredItem, insert_new_items, recent_titles, unseen_uids
 from storage.sources import SourceState, record_poll_failure, record_poll_success, source_by_id
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,6 @@ FAILURES_BEFORE_ALERT = 10
 EMPTY_POLLS_BEFORE_ALERT = 3
 STALE_AFTER = timedelta(days=7)
 MAX_BACKOFF = timedelta(days=1)
-# A poll that finds more than this share of a page new (on a page this big) is a redesign, not news.
-REDESIGN_SHARE, REDESIGN_MIN_ITEMS = 0.5, 5
 JITTER = 0.05  # ± share of the interval
 # Two cores on the reference machine. Threads were measured too: one parse thread costs the same CPU
 # but doubles the wall time of a 1,000-source poll, and two threads fight the event loop for the GIL.
@@ -199,7 +198,11 @@ class Poller:
     ) -> tuple[tuple[StoredItem, ...], int, tuple[str, ...]]:
         unseen = await unseen_uids(self.db, source.id, (i.uid for i in items))
         alerts: tuple[str, ...] = ()
-        held = _is_redesign(state, len(unseen), len(items))
+        fresh = [i for i in items if i.uid in unseen]
+        # only an established source can be redesigned; its first fetch is seeded anyway
+        held = state.seeded_at is not None and is_redesign(
+            items, fresh, await recent_titles(self.db, source.id), self.tz, now
+        )
         if held:
             alerts = await self._alert(
                 f"source-redesign:{source.id}:{now:%Y%m%d%H%M}",
@@ -268,10 +271,6 @@ def oldest_first(items: Sequence[ParsedItem]) -> list[ParsedItem]:
     """Order items oldest first; pages list newest first, so undated items keep that order reversed."""
     undated_last = datetime.max.replace(tzinfo=UTC)
     return sorted(reversed(items), key=lambda i: i.published_at or undated_last)
-
-
-def _is_redesign(state: SourceState, new: int, total: int) -> bool:
-    return state.seeded_at is not None and total >= REDESIGN_MIN_ITEMS and new > total * REDESIGN_SHARE
 
 
 def _item_selector(source: SourceConfig) -> str:

@@ -65,6 +65,15 @@ async def unseen_uids(db: Database, source_id: str, uids: Iterable[str]) -> set[
     return set(wanted) - await _seen(db.conn, source_id, wanted)
 
 
+async def recent_titles(db: Database, source_id: str, limit: int = 1000) -> list[tuple[str, datetime | None]]:
+    """Return the titles and publication times of the source's newest stored items."""
+    rows = await db.fetchall(
+        "SELECT title, published_at FROM items WHERE source_id = ? ORDER BY id DESC LIMIT ?",
+        (source_id, limit),
+    )
+    return [(row["title"], from_db(row["published_at"])) for row in rows]
+
+
 async def insert_new_items(
     db: Database,
     source_id: str,

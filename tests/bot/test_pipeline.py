@@ -261,3 +261,15 @@ async def test_a_failure_that_cannot_even_be_recorded_leaves_the_other_sources_a
     assert results["good"].status == "ok" and len(results["good"].new) == 3
     assert results["not-in-the-database"].status == "error"
     assert "internal error" in results["not-in-the-database"].error
+
+
+async def test_a_burst_of_fresh_news_is_pushed_not_held(db, news_site, news_server, make_poller, clock):
+    source = html_source(list_page(news_site, news_server, ITEMS[:6]))
+    poller = await make_poller(source)
+    await poller.poll(source)  # established: seeded
+    today = clock.now.astimezone(TZ).replace(hour=8, minute=0)
+    burst = tuple(SampleItem(7000 + n, f"第{n}批园区重点项目集中开工", "", today) for n in range(40))
+    list_page(news_site, news_server, burst + ITEMS[:6])
+    result = await poller.poll(source)
+    assert len(result.new) == 40 and {i.push_state for i in result.new} == {PushState.PUSH}
+    assert result.alerts == ()
