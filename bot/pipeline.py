@@ -26,6 +26,7 @@ from feeds.redesign import is_redesign
 from handlers import messages
 from storage.alerts import clear_alerts, raise_alert
 from storage.db import Database
+from storage.errors import WriteFailed
 from storage.items import PushState, StoredItem, insert_new_items, recent_titles, unseen_uids
 from storage.sources import SourceState, record_poll_failure, record_poll_success, source_by_id
 
@@ -145,6 +146,9 @@ class Poller:
         started, now = time.perf_counter(), self.clock()
         try:
             result = await self._poll(source, now)
+        except WriteFailed as exc:  # an operational condition, not a bug: one line, no traceback
+            log.error("poll not stored source_id=%s error=%s", source.id, exc)
+            result = PollResult(source.id, "error", error=str(exc))
         except Exception as exc:  # the poll loop's one broad except: log it, keep the others going
             log.exception("poll failed source_id=%s", source.id)
             result = PollResult(source.id, "error", error=f"internal error: {exc!r}")
@@ -166,6 +170,8 @@ class Poller:
             return await self._cycle(source, state, now)
         except _PollFailed as exc:
             return await self._record_failure(source, exc, now)
+        except WriteFailed:
+            raise
         except Exception as exc:  # a bug or an odd page: record it on the row, so the source backs off
             log.exception("poll crashed source_id=%s", source.id)
             return await self._record_failure(source, _PollFailed(f"internal error: {exc!r}"), now)

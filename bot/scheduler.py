@@ -12,6 +12,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.service import DIGEST_GRACE, Service
+from storage.errors import WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def logged(name: str, job: Callable[..., Awaitable[None]]) -> Callable[..., Awai
             service.running.add(task)
         try:
             await job(service, *args)
+        except WriteFailed as exc:  # the database refuses writes: say so once, without a traceback
+            log.error("job failed job=%s error=%s", name, exc)
         except Exception:  # the job wrapper is one of the two broad excepts; it logs
             log.exception("job failed job=%s", name)
         finally:

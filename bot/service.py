@@ -19,9 +19,9 @@ from handlers.context import ServiceStatus
 from storage.db import Database
 from storage.deliveries import digest_days
 from storage.maintenance import Housekeeping, run_housekeeping
-from storage.outbox import outbox_counts
-from storage.sources import all_sources, next_poll_time, schedule_polls, sources_due
-from storage.subscribers import all_subscribers
+from storage.outbox import outbox_counts, outbox_totals
+from storage.sources import all_sources, next_poll_time, schedule_polls, source_health_counts, sources_due
+from storage.subscribers import subscriber_summary
 
 log = logging.getLogger(__name__)
 
@@ -155,18 +155,19 @@ class Service:
             self.metrics.source_failing(source.id, source.error_count > 0)
 
     async def service_status(self) -> ServiceStatus:
-        """The health summary that chat's 状态 shows (handlers.context.StatusSource)."""
-        configured = {s.id for s in self.config.sources if s.enabled}
-        sources = [s for s in await all_sources(self.db) if s.id in configured]
-        counts = await outbox_counts(self.db)
-        digests = [s.last_digest_at for s in await all_subscribers(self.db) if s.last_digest_at]
+        """The health summary that chat's 状态 and /healthz show (handlers.context.StatusSource), in a
+        few aggregate queries that do not grow with the data."""
+        enabled = [s.id for s in self.config.sources if s.enabled]
+        health = await source_health_counts(self.db, enabled)
+        waiting, dead = await outbox_totals(self.db)
+        _, last_digest = await subscriber_summary(self.db)
         return ServiceStatus(
-            sources=len(sources),
-            sources_failing=sum(1 for s in sources if s.error_count > 0),
-            outbox_pending=sum(c.pending + c.sending for c in counts),
-            outbox_dead=sum(c.dead for c in counts),
+            sources=len(enabled),
+            sources_failing=health["failing"],
+            outbox_pending=waiting,
+            outbox_dead=dead,
             last_poll=self.last_poll_at,
-            last_digest=max(digests, default=None),
+            last_digest=last_digest,
         )
 
     async def preview_digest(self, subscriber_id: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.errors import StorageError
+from storage.errors import StorageError, WriteFailed
 from storage.migrate import apply_migrations
 
 log = logging.getLogger(__name__)
@@ -27,33 +27,46 @@ _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
 )
+BUSY_TIMEOUT = 5.0  # seconds
+# Primary result codes of a write the database refuses (https://sqlite.org/rescode.html): BUSY, LOCKED,
+# READONLY, IOERR, FULL, CANTOPEN.
+_REFUSED_WRITE = frozenset({5, 6, 8, 10, 13, 14})
 
 
 class Database:
     """One aiosqlite connection with a write lock, so transactions from concurrent tasks never interleave."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, read_only: bool = False) -> None:
         self.conn = conn
         self.path = path
+        self.read_only = read_only  # opened by a command that only reads: close without PRAGMA optimize
         self._write_lock = asyncio.Lock()
         self._closed = False
+        self.write_error: str | None = None  # why the latest write failed, until one succeeds again
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block in one IMMEDIATE transaction; roll back if it raises."""
+        """Run the block in one IMMEDIATE transaction; roll back if it raises. A write SQLite refuses
+        (locked past the busy timeout, disk full, I/O error) raises WriteFailed naming the cause."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-                await self.conn.commit()
-            except BaseException:
-                # A failed COMMIT (a deferred constraint, a full disk, SQLITE_BUSY) leaves the transaction
-                # open; on the shared connection every later BEGIN would fail until a restart.
-                if self.conn.in_transaction:
-                    await self.conn.rollback()
-                raise
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                    await self.conn.commit()
+                except BaseException:
+                    # A failed COMMIT (a deferred constraint, a full disk, SQLITE_BUSY) leaves the
+                    # transaction open; on the shared connection every later BEGIN would fail.
+                    if self.conn.in_transaction:
+                        await self.conn.rollback()
+                    raise
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF not in _REFUSED_WRITE:
+                    raise  # a bug in our SQL, not the database refusing
+                self.write_error = f"cannot write {self.path.name}: {_cause(exc)}"
+                raise WriteFailed(self.write_error) from exc
+            self.write_error = None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a query and return all rows."""
@@ -105,12 +118,22 @@ class Database:
             return
         self._closed = True
         try:
-            await self.conn.execute("PRAGMA optimize")
+            if not self.read_only:
+                await self.conn.execute("PRAGMA optimize")
         finally:
             await self.conn.close()
 
 
-async def connect(path: Path, *, migrate: bool = True) -> Database:
+def _cause(exc: sqlite3.OperationalError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{text} (another process is writing)"
+    return text
+
+
+async def connect(
+    path: Path, *, migrate: bool = True, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT
+) -> Database:
     """Open (creating file and folder) the database at path, set pragmas and apply migrations."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +142,7 @@ async def connect(path: Path, *, migrate: bool = True) -> Database:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
     try:
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         for pragma in _PRAGMAS:
             await conn.execute(pragma)
         if migrate:
@@ -126,7 +150,7 @@ async def connect(path: Path, *, migrate: bool = True) -> Database:
     except sqlite3.Error as exc:
         await conn.close()
         raise StorageError(f"cannot use database {path}: {exc}") from exc
-    return Database(conn, path)
+    return Database(conn, path, read_only=read_only)
 
 
 async def backup(db: Database, target: Path) -> None:

@@ -9,5 +9,9 @@ class StorageError(ParkbotError):
     """The database cannot be opened, migrated or written."""
 
 
+class WriteFailed(StorageError):
+    """SQLite refused a write: another process holds the lock past the busy timeout, the disk is full."""
+
+
 class NotFound(StorageError, LookupError):
     """The row asked for does not exist."""

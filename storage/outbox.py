@@ -177,6 +177,15 @@ async def outbox_counts(db: Database) -> list[OutboxCounts]:
     ]
 
 
+async def outbox_totals(db: Database) -> tuple[int, int]:
+    """Return (waiting, dead) over every subscriber: pending and in-flight messages, given-up ones."""
+    row = await db.fetchone(
+        "SELECT count(*) FILTER (WHERE state IN ('pending', 'sending')),"
+        " count(*) FILTER (WHERE state = 'dead') FROM outbox WHERE state != 'sent'"
+    )
+    return (row[0], row[1]) if row else (0, 0)
+
+
 async def dead_messages(
     db: Database, subscriber_id: str | None = None, limit: int = 100
 ) -> list[OutboxMessage]:

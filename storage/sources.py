@@ -164,3 +164,14 @@ async def schedule_polls(db: Database, times: Iterable[tuple[str, datetime]]) ->
         await conn.executemany(
             "UPDATE sources SET next_poll_at = ? WHERE id = ?", [(to_db(at), sid) for sid, at in times]
         )
+
+
+async def source_health_counts(db: Database, source_ids: Iterable[str]) -> dict[str, int]:
+    """Count these sources by health: ok, failing (errors in a row) and new (never polled)."""
+    row = await db.fetchone(
+        "SELECT sum(error_count = 0 AND last_status IS NOT NULL) AS ok, sum(error_count > 0) AS failing,"
+        " sum(error_count = 0 AND last_status IS NULL) AS new FROM sources"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(source_ids)),),
+    )
+    return {key: (row[key] or 0) if row else 0 for key in ("ok", "failing", "new")}

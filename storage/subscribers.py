@@ -79,3 +79,9 @@ async def mark_subscribers_healthy(conn: aiosqlite.Connection, subscriber_ids: S
     await conn.executemany(
         "DELETE FROM alerts WHERE key = ?", [(subscriber_failing_key(s),) for s in subscriber_ids]
     )
+
+
+async def subscriber_summary(db: Database) -> tuple[int, datetime | None]:
+    """Return how many subscribers are failing and when the latest digest was built."""
+    row = await db.fetchone("SELECT sum(health = 'failing'), max(last_digest_at) FROM subscribers")
+    return ((row[0] or 0), from_db(row[1])) if row else (0, None)

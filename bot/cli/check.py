@@ -16,7 +16,7 @@ from storage.subscribers import all_subscribers
 
 async def run_check(config: Config, now: datetime) -> str:
     """Validate the database too and describe what the configuration sets up, secrets masked."""
-    db = await open_database(config, now)
+    db = await open_database(config, now, read_only=True)
     try:
         version = await schema_version(db.conn)
         found = await database_health(db)

@@ -21,7 +21,7 @@ async def run_items(
         raise UsageError(f"--source: no source {source!r} in {config.path.name}")
     if limit < 1:
         raise UsageError("--limit: must be at least 1")
-    db = await open_database(config, now)
+    db = await open_database(config, now, read_only=True)
     try:
         if search:
             found = await search_items(db, search, source_id=source, limit=limit)

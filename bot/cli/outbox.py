@@ -19,7 +19,7 @@ async def run_outbox(
     """Show the outbox per subscriber and its dead messages, or requeue the dead ones."""
     if subscriber is not None and subscriber not in {s.id for s in config.subscribers}:
         raise UsageError(f"--subscriber: no subscriber {subscriber!r} in {config.path.name}")
-    db = await open_database(config, now)
+    db = await open_database(config, now, read_only=not retry)
     try:
         if retry:
             count = await retry_dead(db, now, subscriber)

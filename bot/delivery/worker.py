@@ -23,6 +23,7 @@ from bot.redact import RedactingFilter
 from handlers import messages
 from storage.alerts import raise_alert, subscriber_failing_key
 from storage.db import Database
+from storage.errors import WriteFailed
 from storage.outbox import (
     OutboxMessage,
     due_messages,
@@ -110,6 +111,9 @@ class Deliverer:
                 if await self.take_over() and await self.deliver_due():
                     continue
                 wake = await self.next_wake()
+            except WriteFailed as exc:
+                log.error("delivery pass failed error=%s", exc)
+                wake = None
             except Exception:  # the worker's one broad except: log, wait, go on
                 log.exception("delivery pass failed")
                 wake = None

@@ -14,9 +14,8 @@ from bot.web.feed_xml import ASSOCIATION, FeedEntry, entries_from_items, etag_fo
 from storage.announcements import announcements_since
 from storage.errors import StorageError
 from storage.items import newest_items
-from storage.outbox import outbox_counts
-from storage.sources import SourceState, all_sources
-from storage.subscribers import all_subscribers
+from storage.sources import source_health_counts
+from storage.subscribers import subscriber_summary
 
 SERVICE = web.AppKey("service", Service)
 FEED_ITEMS = 50
@@ -31,40 +30,29 @@ def add_routes(app: web.Application) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 with source health, outbox backlog, last poll and last digest; 503 if the database is unusable."""
+    """A summary that does not grow with the data: 200 "ok", or "degraded" while writes fail or sources
+    or robots fail; 503 when the database cannot be read at all."""
     service = request.app[SERVICE]
+    tz = service.config.bot.timezone
     try:
-        sources = await all_sources(service.db)
-        counts = await outbox_counts(service.db)
-        subscribers = await all_subscribers(service.db)
+        status = await service.service_status()
+        sources = await source_health_counts(service.db, [s.id for s in service.config.sources if s.enabled])
+        failing_subscribers, _ = await subscriber_summary(service.db)
     except (sqlite3.Error, StorageError, ValueError) as exc:  # aiosqlite raises ValueError once closed
         return web.json_response({"status": "error", "error": f"database unusable: {exc}"}, status=503)
-    configured = {s.id for s in service.config.sources}
-    digests = [s.last_digest_at for s in subscribers if s.last_digest_at]
+    problems = [service.db.write_error] if service.db.write_error else []
+    problems += [f"{sources['failing']} source(s) failing"] if sources["failing"] else []
+    problems += [f"{failing_subscribers} subscriber(s) failing"] if failing_subscribers else []
     body = {
-        "status": "ok",
-        "sources": [_source_health(s, service) for s in sources if s.id in configured],
-        "outbox": {
-            "pending": sum(c.pending + c.sending for c in counts),
-            "dead": sum(c.dead for c in counts),
-        },
-        "subscribers": [{"id": s.id, "health": s.health, "reason": s.failing_reason} for s in subscribers],
-        "last_poll": local_iso(service.last_poll_at, service.config.bot.timezone),
-        "last_digest": local_iso(max(digests, default=None), service.config.bot.timezone),
+        "status": "degraded" if problems else "ok",
+        "problems": problems,
+        "sources": sources,
+        "subscribers": {"total": len(service.config.subscribers), "failing": failing_subscribers},
+        "outbox": {"pending": status.outbox_pending, "dead": status.outbox_dead},
+        "last_poll": local_iso(status.last_poll, tz),
+        "last_digest": local_iso(status.last_digest, tz),
     }
     return web.json_response(body, dumps=lambda data: json.dumps(data, ensure_ascii=False))
-
-
-def _source_health(source: SourceState, service: Service) -> dict[str, object]:
-    return {
-        "id": source.id,
-        "status": source.last_status or "new",
-        "error_count": source.error_count,
-        "error": source.last_error,
-        "last_success": local_iso(source.last_success_at, service.config.bot.timezone),
-        "next_poll": local_iso(source.next_poll_at, service.config.bot.timezone),
-        "items": source.item_count,
-    }
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from bot.app import build_app
 from bot.config.load import load_config
 from bot.scheduler import build_scheduler, poll_due_sources
 from bot.web.routes import SERVICE
+from storage.db import connect
 from storage.outbox import outbox_counts
 from storage.sources import source_by_id
 from tests.fakes.chat_platforms import ManualClock
@@ -85,10 +86,31 @@ async def test_healthz_reports_sources_outbox_and_digests(client):
     response = await client.get("/healthz")
     assert response.status == 200
     body = await response.json()
-    assert body["status"] == "ok"
-    assert [s["id"] for s in body["sources"]] == ["hnkfq-news"]
+    assert body["status"] == "ok" and body["problems"] == []
+    assert body["sources"] == {"ok": 0, "failing": 0, "new": 1}
+    assert body["subscribers"] == {"total": 2, "failing": 0}
     assert body["outbox"] == {"pending": 0, "dead": 0}
     assert body["last_digest"] is None
+
+
+async def test_healthz_is_degraded_while_the_database_refuses_writes_and_says_why(client, caplog):
+    service = client.app[SERVICE]
+    await service.db.conn.execute("PRAGMA busy_timeout = 50")  # rather than wait the 5 s default
+    other = await connect(service.db.path)
+    async with other.transaction():  # another process holds the write lock
+        await service.poll_sources(service.config.sources)
+        body = await (await client.get("/healthz")).json()
+    await other.close()
+    assert body["status"] == "degraded"
+    assert body["problems"] == ["cannot write parkbot.db: database is locked (another process is writing)"]
+    ours = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert [r.getMessage() for r in ours if r.levelname == "ERROR"] == [
+        "poll not stored source_id=hnkfq-news error=cannot write parkbot.db: database is locked"
+        " (another process is writing)"
+    ]
+    assert all(r.exc_info is None for r in ours)  # one line, no traceback
+    await service.poll_sources(service.config.sources)  # the lock is gone: the failure is recorded
+    assert (await (await client.get("/healthz")).json())["problems"] == ["1 source(s) failing"]
 
 
 async def test_healthz_is_503_when_the_database_is_unusable(client):

@@ -162,3 +162,16 @@ def test_python_dash_m_bot_runs(config_file):
         timeout=30,
     )
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "[]", "")
+
+
+def test_read_only_commands_work_while_another_process_holds_the_write_lock(config_file, capsys):
+    assert run(capsys, "check", "-c", str(config_file))[0] == 0  # creates and fills the database
+    writer = sqlite3.connect(config_file.parent / "db" / "parkbot.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the service in the middle of a long write
+    try:
+        for argv in (["items"], ["items", "--json"], ["outbox"], ["check"]):
+            code, _, err = run(capsys, *argv, "-c", str(config_file))
+            assert (code, err) == (0, ""), argv
+    finally:
+        writer.rollback()
+        writer.close()
