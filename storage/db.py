@@ -44,6 +44,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._closed = False
         self.write_error: str | None = None  # why the latest write failed, until one succeeds again
+        self.commits = 0  # transactions this connection committed: a cheap "has anything changed"
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -67,6 +68,7 @@ class Database:
                 self.write_error = f"cannot write {self.path.name}: {_cause(exc)}"
                 raise WriteFailed(self.write_error) from exc
             self.write_error = None
+            self.commits += 1
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a query and return all rows."""
@@ -77,6 +79,11 @@ class Database:
         """Run a query and return its first row, or None."""
         async with self.conn.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
+
+    async def version(self) -> tuple[int, int]:
+        """Return a token that changes whenever this connection or another process commits a change."""
+        # PRAGMA data_version moves only for other connections' commits (https://sqlite.org/pragma.html).
+        return self.commits, int(await self.fetchvalue("PRAGMA data_version"))
 
     async def fetchvalue(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """Run a query that always answers one row (an aggregate, a pragma) and return its first column."""

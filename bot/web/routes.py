@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
@@ -24,6 +25,7 @@ FEED_ANNOUNCEMENT_DAYS = 30
 
 def add_routes(app: web.Application) -> None:
     """Register the service's routes."""
+    app[FEED_CACHE] = FeedCache()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/feed.xml", feed)
@@ -63,9 +65,42 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedFeed:
+    """/feed.xml as last rendered, and what it was rendered from."""
+
+    source: tuple[object, ...]
+    body: bytes
+    etag: str
+
+
+class FeedCache:
+    """The one rendered feed an application keeps (set up before the application is frozen)."""
+
+    rendered: RenderedFeed | None = None
+
+
+FEED_CACHE = web.AppKey("feed_cache", FeedCache)
+
+
 async def feed(request: web.Request) -> web.Response:
-    """Atom feed of the newest items and recent announcements, with ETag and 304."""
+    """Atom feed of the newest items and recent announcements, rendered once per change, with ETag/304."""
     service = request.app[SERVICE]
+    # The feed changes with the data, the day (announcements age out) and the URL it is served at.
+    source = (await service.db.version(), service.clock().date(), str(request.url))
+    cache = request.app[FEED_CACHE]
+    cached = cache.rendered
+    if cached is None or cached.source != source:
+        body = await _render_feed(service, str(request.url))
+        cached = cache.rendered = RenderedFeed(source, body, etag_for(body))
+    if cached.etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers={"ETag": cached.etag})
+    return web.Response(
+        body=cached.body, headers={"ETag": cached.etag, "Content-Type": "application/atom+xml; charset=utf-8"}
+    )
+
+
+async def _render_feed(service: Service, url: str) -> bytes:
     config = service.config
     items = await newest_items(service.db, limit=FEED_ITEMS)
     entries = entries_from_items(items, {s.id: s.name for s in config.sources})
@@ -78,11 +113,5 @@ async def feed(request: web.Request) -> web.Response:
         if a.targets is None
     ]
     entries.sort(key=lambda e: e.updated, reverse=True)
-    self_url = f"{config.server.public_url}/feed.xml" if config.server.public_url else str(request.url)
-    body = render_atom(title=config.bot.name, self_url=self_url, entries=entries, generated=service.clock())
-    etag = etag_for(body)
-    if etag in request.headers.get("If-None-Match", ""):
-        return web.Response(status=304, headers={"ETag": etag})
-    return web.Response(
-        body=body, headers={"ETag": etag, "Content-Type": "application/atom+xml; charset=utf-8"}
-    )
+    self_url = f"{config.server.public_url}/feed.xml" if config.server.public_url else url
+    return render_atom(title=config.bot.name, self_url=self_url, entries=entries, generated=service.clock())

@@ -149,6 +149,22 @@ async def test_feed_xml_is_valid_atom_with_etag(client):
     assert again.status == 304
 
 
+async def test_feed_xml_is_rendered_once_per_change_including_another_processs(client):
+    from feeds.models import ParsedItem
+    from storage.items import PushState, insert_new_items
+
+    service = client.app[SERVICE]
+    first = await (await client.get("/feed.xml")).read()
+    service.clock.now += timedelta(minutes=5)  # a re-render would show a new <updated> time
+    assert await (await client.get("/feed.xml")).read() == first  # served from memory
+    other = await connect(service.db.path)  # parkbot poll, run beside the service
+    item = ParsedItem("u2", "http://hnkfq.com.cn/news/info_itemid_5822.html", "长沙经开区项目签约", "", NOW)
+    await insert_new_items(other, "hnkfq-news", [(item, PushState.PUSH)], NOW)
+    await other.close()
+    changed = await (await client.get("/feed.xml")).read()
+    assert changed != first and "长沙经开区项目签约" in changed.decode()
+
+
 async def test_shutdown_with_a_message_in_flight_leaves_it_to_be_resent(
     aiohttp_server, aiohttp_client, tmp_path
 ):
