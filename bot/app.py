@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Executor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.config.load import ConfigError, load_config
 from bot.config.types import Config
 from bot.database import open_database
 from bot.delivery.worker import build_deliverer
+from bot.logs import mask_more
 from bot.metrics import Metrics
 from bot.pipeline import Poller, build_fetcher, parse_pool
-from bot.scheduler import build_scheduler
+from bot.scheduler import build_scheduler, schedule_digests, wake_for_next_poll
 from bot.service import Service
 from bot.web.routes import SERVICE, add_routes
 from storage.db import Database
@@ -69,14 +75,20 @@ async def _service_context(
     stop = asyncio.Event()
     scheduler = build_scheduler(service) if start_scheduler else None
     worker: asyncio.Task | None = None
+    reloads: set[asyncio.Task] = set()
     try:
         await service.start()
         if scheduler is not None:
             scheduler.start()
         worker = asyncio.create_task(service.deliverer.run(stop), name="delivery")
+        _on_sighup(lambda: _spawn(reloads, reload_config(service, scheduler, session)))
+        write_pid_file(config)
         log.info("started sources=%d subscribers=%d", len(config.sources), len(config.subscribers))
         yield
     finally:
+        _on_sighup(None)
+        remove_pid_file(config)
+        await asyncio.gather(*reloads, return_exceptions=True)
         await _stop(scheduler, service, stop, worker, stop_grace)
         service.deliverer.release()
         if executor is not None:
@@ -84,6 +96,68 @@ async def _service_context(
         await session.close()
         await db.close()
         log.info("stopped")
+
+
+async def reload_config(
+    service: Service, scheduler: AsyncIOScheduler | None, session: aiohttp.ClientSession
+) -> bool:
+    """SIGHUP: read config.toml again and apply it; a file with problems keeps the running configuration
+    and is reported in one line. Return whether the new configuration was applied."""
+    try:
+        config = load_config(service.config.path, os.environ)
+    except ConfigError as exc:
+        log.error("reload refused, the running configuration stays: %s", "; ".join(exc.lines))
+        return False
+    if config.bot.database != service.config.bot.database:
+        log.error("reload refused, the running configuration stays: [bot].database changes need a restart")
+        return False
+    if config.server != service.config.server:
+        log.warning("reload: [server] changes take effect at the next restart")
+    summary = await service.apply_config(config, build_fetcher(session, config.polling))
+    mask_more(config.secrets())
+    if scheduler is not None:
+        schedule_digests(scheduler, service)
+        await wake_for_next_poll(service, scheduler)
+    log.info("reloaded %s", summary)
+    return True
+
+
+def pid_file(config: Config) -> Path:
+    """Where `parkbot run` writes its process id, for `parkbot reload` (beside the database)."""
+    return config.bot.database.with_suffix(".pid")
+
+
+def write_pid_file(config: Config) -> None:
+    """Record this process as the running service."""
+    pid_file(config).write_text(f"{os.getpid()}\n", encoding="ascii")
+
+
+def remove_pid_file(config: Config) -> None:
+    """Forget the pid file, if it is still ours."""
+    path = pid_file(config)
+    with contextlib.suppress(OSError):  # already gone, or never written
+        if path.read_text(encoding="ascii").strip() == str(os.getpid()):
+            path.unlink()
+
+
+def _on_sighup(handler: Callable[[], object] | None) -> None:
+    sighup = getattr(signal, "SIGHUP", None)
+    if sighup is None:
+        return  # Windows: parkbot reload is not available there
+    loop = asyncio.get_running_loop()
+    try:
+        if handler is None:
+            loop.remove_signal_handler(sighup)
+        else:
+            loop.add_signal_handler(sighup, handler)
+    except (RuntimeError, ValueError):  # not the main thread (the app under a test client): no signals
+        pass
+
+
+def _spawn(tasks: set[asyncio.Task], job: Coroutine[object, object, bool]) -> None:
+    task = asyncio.create_task(job, name="reload")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 def build_service(

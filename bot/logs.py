@@ -24,3 +24,9 @@ def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> logging.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handler
+
+
+def mask_more(secrets: Iterable[str]) -> None:
+    """After a reload: mask these secrets too in every handler's output (the old ones stay masked)."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(secrets))

@@ -121,6 +121,10 @@ class Poller:
         self.parse_executor = parse_executor
         self.clock = clock
 
+    def reconfigure(self, fetcher: Fetcher, polling: PollingConfig, tz: tzinfo) -> None:
+        """Use a reloaded configuration's polling settings (a new fetcher carries timeout, cap, limits)."""
+        self.fetcher, self.polling, self.tz = fetcher, polling, tz
+
     async def poll_all(
         self,
         sources: Sequence[SourceConfig],

@@ -80,6 +80,21 @@ def build_scheduler(service: Service) -> AsyncIOScheduler:
         args=[service, scheduler], id=POLL_JOB, max_instances=1, coalesce=True, misfire_grace_time=30,
         next_run_time=service.clock(),  # at once: start-up spread the first polls over ten minutes
     )  # fmt: skip
+    schedule_digests(scheduler, service)
+    hour, minute = MAINTENANCE_AT
+    scheduler.add_job(
+        logged("run_maintenance", run_maintenance), CronTrigger(hour=hour, minute=minute, timezone=tz),
+        args=[service], id="maintenance", max_instances=1, coalesce=True, misfire_grace_time=3600,
+    )  # fmt: skip
+    return scheduler
+
+
+def schedule_digests(scheduler: AsyncIOScheduler, service: Service) -> None:
+    """(Re)register one cron job per distinct digest time of the service's configuration."""
+    tz = service.config.bot.timezone
+    for job in scheduler.get_jobs():
+        if job.id.startswith("digest-"):
+            job.remove()
     for (hour, minute), ids in digest_times(service).items():
         # APScheduler 3's default misfire grace is 1 s: a busy loop at 08:30 would drop the digest.
         scheduler.add_job(
@@ -88,12 +103,6 @@ def build_scheduler(service: Service) -> AsyncIOScheduler:
             args=[service, ids], id=f"digest-{hour:02d}{minute:02d}", max_instances=1, coalesce=True,
             misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
         )  # fmt: skip
-    hour, minute = MAINTENANCE_AT
-    scheduler.add_job(
-        logged("run_maintenance", run_maintenance), CronTrigger(hour=hour, minute=minute, timezone=tz),
-        args=[service], id="maintenance", max_instances=1, coalesce=True, misfire_grace_time=3600,
-    )  # fmt: skip
-    return scheduler
 
 
 def digest_times(service: Service) -> dict[tuple[int, int], list[str]]:

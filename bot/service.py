@@ -15,13 +15,21 @@ from bot.delivery.worker import Deliverer
 from bot.metrics import Metrics
 from bot.pipeline import Poller, PollResult
 from bot.platforms import console
+from feeds.fetch import Fetcher
 from handlers.context import ServiceStatus
 from storage.db import Database
 from storage.deliveries import digest_days
 from storage.maintenance import Housekeeping, run_housekeeping
 from storage.outbox import outbox_counts, outbox_totals
-from storage.sources import all_sources, next_poll_time, schedule_polls, source_health_counts, sources_due
-from storage.subscribers import subscriber_summary
+from storage.sources import (
+    all_sources,
+    next_poll_time,
+    schedule_polls,
+    source_health_counts,
+    sources_due,
+    sync_sources,
+)
+from storage.subscribers import subscriber_summary, sync_subscribers
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,27 @@ class Service:
         await self.spread_polls()
         await self.push_instant()  # items a crash stored but never pushed
         await self.catch_up_digests()
+
+    async def apply_config(self, config: Config, fetcher: Fetcher) -> str:
+        """Switch to a reloaded, validated configuration; return a one-line summary of what changed."""
+        old_sources, old_subscribers = (
+            {s.id for s in self.config.sources},
+            {s.id for s in self.config.subscribers},
+        )
+        now = self.clock()
+        await sync_sources(self.db, [(s.id, s.url) for s in config.sources], now)
+        await sync_subscribers(self.db, [s.id for s in config.subscribers], now)
+        self.config = config
+        self.poller.reconfigure(fetcher, config.polling, config.bot.timezone)
+        self.deliverer.reconfigure(config)
+        await self.spread_polls()  # new sources start within the next few minutes
+        sources, subscribers = {s.id for s in config.sources}, {s.id for s in config.subscribers}
+        return (
+            f"sources={len(sources)} added={','.join(sorted(sources - old_sources)) or '-'}"
+            f" removed={','.join(sorted(old_sources - sources)) or '-'} subscribers={len(subscribers)}"
+            f" added={','.join(sorted(subscribers - old_subscribers)) or '-'}"
+            f" removed={','.join(sorted(old_subscribers - subscribers)) or '-'}"
+        )
 
     async def spread_polls(self) -> None:
         """Give never-polled and overdue sources start times spread over the next few minutes."""

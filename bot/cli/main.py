@@ -21,6 +21,7 @@ from bot.cli.digest import run_digest
 from bot.cli.items import run_items
 from bot.cli.outbox import run_outbox
 from bot.cli.poll import run_poll
+from bot.cli.reload import run_reload
 from bot.config.load import ConfigError, find_config_path, load_config
 from bot.errors import UsageError
 from bot.logs import setup_logging
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--retry-dead", action="store_true", help="requeue dead messages (after a fix)")
     outbox.add_argument("--subscriber", metavar="ID", help="only this subscriber")
     outbox.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser("reload", parents=[config_flag], help="have the running service read config.toml again")
     backup = sub.add_parser("backup", parents=[config_flag], help="write a consistent copy of the database")
     backup.add_argument("path", type=Path, metavar="PATH")
     return parser
@@ -92,6 +94,8 @@ async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
                 config, now, retry=args.retry_dead, subscriber=args.subscriber, as_json=args.json
             )
             return shown, EXIT_OK
+        case "reload":
+            return run_reload(config), EXIT_OK
         case "poll":
             return await run_poll(config, wanted=args.source, as_json=args.json)
     raise UsageError(f"unknown command {args.command!r}")

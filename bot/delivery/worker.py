@@ -93,6 +93,13 @@ class Deliverer:
         self.lock = lock
         self.sending = lock is None
 
+    def reconfigure(self, config: Config) -> None:
+        """Use a reloaded configuration's subscribers, time zone, staff subscriber and secrets."""
+        self.subscribers = {s.id: s for s in config.subscribers}
+        self.tz = config.bot.timezone
+        self.staff_alerts = config.bot.staff_alerts
+        self.redactor = RedactingFilter(config.secrets())
+
     async def enqueue(self, subscriber: SubscriberConfig, message: Message) -> list[int]:
         """Render the message and write it to the outbox; nothing is sent before it is stored."""
         payloads = render_message(subscriber, message, self.tz)

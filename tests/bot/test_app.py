@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -12,7 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import build_app
+from bot.app import build_app, reload_config
 from bot.config.load import load_config
 from bot.scheduler import build_scheduler, poll_due_sources
 from bot.web.routes import SERVICE
@@ -220,5 +221,39 @@ async def test_the_poll_job_wakes_when_the_soonest_source_is_due(tmp_path):
             after = await source_by_id(service.db, "hnkfq-news")
             assert after.next_poll_at == clock.now + timedelta(seconds=20)
             assert scheduler.get_job("poll_due_sources").next_run_time == after.next_poll_at  # not a minute
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+async def test_a_reload_applies_a_valid_file_and_keeps_the_running_one_on_a_bad_one(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="bot.app")
+    path = tmp_path / "config.toml"
+    robot = "http://127.0.0.1:9/cgi-bin/webhook/send?key=k"
+    path.write_text(CONFIG.format(robot=robot), encoding="utf-8")
+    app = build_app(load_config(path, environ={}), clock=ManualClock(NOW), executor_factory=lambda: None,
+                    start_scheduler=False)  # fmt: skip
+    async with TestClient(TestServer(app)) as client:
+        service = client.app[SERVICE]
+        scheduler = build_scheduler(service)
+        scheduler.start(paused=True)
+        try:
+            gxt = '[[sources]]\nid = "gxt"\nname = "工信厅"\nurl = "http://127.0.0.1:9/gxt/"\ntype = "feed"\n'
+            changed = CONFIG.replace('digest = "18:00"', 'digest = "17:30"') + "\n" + gxt
+            path.write_text(changed.format(robot=robot), encoding="utf-8")
+            assert await reload_config(service, scheduler, service.deliverer.session)
+            assert [s.id for s in service.config.sources] == ["hnkfq-news", "gxt"]
+            assert {j.id for j in scheduler.get_jobs()} >= {"digest-0830", "digest-1730"}
+            assert "digest-1800" not in {j.id for j in scheduler.get_jobs()}
+            new = await source_by_id(service.db, "gxt")
+            assert NOW <= new.next_poll_at <= NOW + timedelta(minutes=10)  # scheduled with the spread
+            assert "reloaded sources=2 added=gxt removed=-" in caplog.text
+
+            path.write_text(changed.replace('timezone = "', 'timezon = "') + "\n[polling]\nintervall = 3\n",
+                            encoding="utf-8")  # fmt: skip
+            caplog.clear()
+            assert not await reload_config(service, scheduler, service.deliverer.session)
+            assert [s.id for s in service.config.sources] == ["hnkfq-news", "gxt"]  # unchanged
+            [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+            assert line.startswith("reload refused, the running configuration stays: config.toml: polling.")
         finally:
             scheduler.shutdown(wait=False)

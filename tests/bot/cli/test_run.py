@@ -56,3 +56,36 @@ def test_run_with_a_bad_config_exits_2(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bot", "run", "-c", str(config)], cwd=ROOT,
                             capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
     assert result.returncode == 2 and result.stderr.startswith("config.toml: bot.timezone:")
+
+
+@pytest.mark.timeout(30)
+def test_parkbot_reload_signals_the_running_service(tmp_path):
+    port = free_port()
+    config = tmp_path / "config.toml"
+    base = (f'[bot]\ndatabase = "parkbot.db"\n[server]\nport = {port}\n'
+            '[[subscribers]]\nid = "console"\nplatform = "console"\nwebhook = "-"\n')  # fmt: skip
+    config.write_text(base, encoding="utf-8")
+    reload = [sys.executable, "-m", "bot", "reload", "-c", str(config)]
+    stopped = subprocess.run(reload, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    assert stopped.returncode == 1 and stopped.stderr.startswith("parkbot reload: no running service")
+    service = subprocess.Popen([sys.executable, "-m", "bot", "run", "-c", str(config)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        for line in service.stderr:
+            if b"bot.app listening" in line:
+                break
+        config.write_text(base + '[[sources]]\nid = "gxt"\nurl = "http://127.0.0.1:9/"\ntype = "feed"\n',
+                          encoding="utf-8")  # fmt: skip
+        result = subprocess.run(reload, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+        assert result.returncode == 0 and "asked the running service" in result.stdout
+        for line in service.stderr:  # the service says what it did: no guessing with sleeps
+            if b"reloaded" in line:
+                assert b"sources=1 added=gxt" in line
+                break
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=10) == 0  # a hang guard
+    finally:
+        if service.poll() is None:
+            service.kill()
+        service.communicate()
+    assert not (tmp_path / "parkbot.pid").exists()  # removed on the way out
