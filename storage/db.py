@@ -111,6 +111,8 @@ class Database:
                 return removed
             # A row can cost anything from microseconds to a cascade of thousands: size by time, not rows.
             batch = max(10, min(batch * 2, 10_000, int(batch * budget / max(elapsed, 1e-4))))
+            # Leave the connection to the service as long again: a bulk delete gets at most half of it.
+            await asyncio.sleep(min(elapsed, budget))
 
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[aiosqlite.Connection]:
