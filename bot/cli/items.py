@@ -10,7 +10,8 @@ from bot.config.types import Config
 from bot.database import open_database
 from bot.errors import UsageError
 from bot.platforms.layout import local_iso
-from storage.items import StoredItem, newest_items, search_items
+from storage.errors import SearchError
+from storage.items import StoredItem, newest_items, search_items, search_terms
 
 
 async def run_items(
@@ -21,6 +22,11 @@ async def run_items(
         raise UsageError(f"--source: no source {source!r} in {config.path.name}")
     if limit < 1:
         raise UsageError("--limit: must be at least 1")
+    if search is not None:
+        try:
+            search_terms(search)
+        except SearchError as exc:
+            raise UsageError(f"--search: {exc}") from exc
     db = await open_database(config, now)
     try:
         if search:

@@ -1,0 +1,66 @@
+"""What users and operations throw at the command line comes back as one line on stderr and an exit code."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main
+
+CONFIG = """
+[bot]
+database = "parkbot.db"
+
+[[sources]]
+id = "hnkfq-news"
+name = "湖南开发区网"
+url = "http://127.0.0.1:9/news/"
+type = "feed"
+
+[[subscribers]]
+id = "console"
+platform = "console"
+"""
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    """A small valid config whose database has been created."""
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    assert main(["check", "-c", str(path)]) == 0
+    return path
+
+
+def database_of(config: Path) -> Path:
+    return config.parent.resolve() / "parkbot.db"
+
+
+def one_line_error(capsys, *argv: str) -> tuple[int, str]:
+    """Run parkbot in-process and return its exit code and its only line on stderr (nothing on stdout)."""
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert out == "" and len(lines) == 1 and "Traceback" not in err, err
+    return code, lines[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(["园区"] * 1700),  # 5,000 characters of LIKE terms: "Expression tree is too large"
+        " ".join(["五好园区"] * 1000),  # the same with full-text terms
+        "园" * 5000,  # one term too long to be a search
+        "五好\udcff\udcfe",  # bytes that are not UTF-8 in the argument
+    ],
+)
+def test_a_search_the_database_cannot_run_is_a_usage_error(config, capsys, text):
+    code, line = one_line_error(capsys, "items", "--search", text, "-c", str(config))
+    assert code == 2 and line.startswith("parkbot items: --search: "), line
+    assert len(line) < 200
+
+
+def test_search_text_with_control_characters_and_fts_syntax_just_searches(config, capsys):
+    for text in ("五好\x00园区", 'NEAR(a b) OR * ^ - : "" "', "\t"):
+        assert main(["items", "--json", "--search", text, "-c", str(config)]) == 0
+        assert capsys.readouterr().out.strip() == "[]"
