@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     items = sub.add_parser("items", parents=[config_flag], help="list stored items, newest first")
     items.add_argument("--source", metavar="ID", help="only items of this source")
     items.add_argument("--search", metavar="TEXT", help="only items whose title or summary contains TEXT")
-    items.add_argument("--limit", type=int, default=20, metavar="N", help="at most N items (default 20)")
+    items.add_argument(
+        "--limit", type=int, default=20, metavar="N", help="at most N items, 1 to 1000 (default 20)"
+    )
     items.add_argument("--json", action="store_true", help="print JSON")
     poll = sub.add_parser("poll", parents=[config_flag], help="poll sources now, once")
     poll.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")

@@ -64,3 +64,13 @@ def test_search_text_with_control_characters_and_fts_syntax_just_searches(config
     for text in ("五好\x00园区", 'NEAR(a b) OR * ^ - : "" "', "\t"):
         assert main(["items", "--json", "--search", text, "-c", str(config)]) == 0
         assert capsys.readouterr().out.strip() == "[]"
+
+
+@pytest.mark.parametrize("limit", ["99999999999999999999", "1001", "0", "-3"])
+def test_a_limit_out_of_range_is_a_usage_error(config, capsys, limit):
+    code, line = one_line_error(capsys, "items", "--limit", limit, "-c", str(config))
+    assert (code, line) == (2, "parkbot items: --limit: must be between 1 and 1000")
+
+
+def test_the_largest_limit_is_accepted(config, capsys):
+    assert main(["items", "--limit", "1000", "-c", str(config)]) == 0
