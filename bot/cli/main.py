@@ -117,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail([f"parkbot {args.command}: {exc}"], EXIT_FAILURE)
     except KeyboardInterrupt:
         return 130
-    print(output)
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:  # `parkbot check | head -3`: the reader has all it wanted
+        return _reader_gone()
     return code
 
 
@@ -141,6 +144,14 @@ def run_service(args: argparse.Namespace) -> int:
         where = f"{config.server.host}:{config.server.port}"
         return _fail([f"parkbot run: cannot listen on {where}: {exc.strerror or exc}"], EXIT_FAILURE)
     return EXIT_OK
+
+
+def _reader_gone() -> int:
+    # As Python's docs advise (signal module, "Note on SIGPIPE"): the flush at exit would fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_FAILURE
 
 
 def _fail(lines: Sequence[str], code: int) -> int:

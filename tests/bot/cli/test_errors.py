@@ -1,11 +1,15 @@
 """What users and operations throw at the command line comes back as one line on stderr and an exit code."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli.main import main
 
+ROOT = Path(__file__).resolve().parents[3]
 CONFIG = """
 [bot]
 database = "parkbot.db"
@@ -74,3 +78,16 @@ def test_a_limit_out_of_range_is_a_usage_error(config, capsys, limit):
 
 def test_the_largest_limit_is_accepted(config, capsys):
     assert main(["items", "--limit", "1000", "-c", str(config)]) == 0
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(config):
+    reader, writer = os.pipe()
+    os.close(reader)  # `parkbot check | head -3` once head has read its lines and exited
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "check", "-c", str(config)],
+            stdout=writer, stderr=subprocess.PIPE, cwd=ROOT, timeout=30, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr.decode()) == (1, "")
