@@ -12,7 +12,7 @@ from storage.subscribers import sync_subscribers
 
 async def open_database(config: Config, now: datetime) -> Database:
     """Open and migrate the configured database and make sure every source and subscriber has a row."""
-    db = await connect(config.bot.database)
+    db = await connect(config.bot.database, busy_timeout=config.bot.busy_timeout)
     try:
         await sync_sources(db, [(s.id, s.url) for s in config.sources], now)
         await sync_subscribers(db, [s.id for s in config.subscribers], now)

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,15 @@ from storage.migrate import apply_migrations
 log = logging.getLogger(__name__)
 
 BATCH_BUDGET = 0.02  # seconds one batch of a bulk delete may hold the write lock
+# The busy timeout lets a second process wait for a short write instead of failing at once with
+# "database is locked".
+BUSY_TIMEOUT = timedelta(seconds=5)
 
-# WAL lets `parkbot items` read while the service writes; the busy timeout lets a second
-# process wait for a short write instead of failing with "database is locked".
+# WAL lets `parkbot items` read while the service writes.
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
 )
 
 
@@ -110,11 +112,11 @@ class Database:
             await self.conn.close()
 
 
-async def connect(path: Path, *, migrate: bool = True) -> Database:
+async def connect(path: Path, *, migrate: bool = True, busy_timeout: timedelta = BUSY_TIMEOUT) -> Database:
     """Open (creating file and folder) the database at path, set pragmas and apply migrations."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout.total_seconds())
     except (OSError, sqlite3.Error) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row

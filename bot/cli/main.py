@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -22,11 +23,13 @@ from bot.cli.items import run_items
 from bot.cli.outbox import run_outbox
 from bot.cli.poll import run_poll
 from bot.config.load import ConfigError, find_config_path, load_config
+from bot.config.types import Config
 from bot.errors import UsageError
 from bot.logs import setup_logging
 from storage.errors import StorageError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,9 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
+async def dispatch(args: argparse.Namespace, config: Config) -> tuple[str, int]:
     """Run the chosen command; return what it prints and its exit code."""
-    config = load_config(find_config_path(getattr(args, "config", None), os.environ))
     now = datetime.now(UTC)
     match args.command:
         case "check":
@@ -108,13 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # which otherwise stalls the event loop for tens of milliseconds once many items are in memory.
     gc.freeze()
     try:
-        output, code = asyncio.run(dispatch(args))
+        config = load_config(find_config_path(getattr(args, "config", None), os.environ))
     except ConfigError as exc:
         return _fail(exc.lines, EXIT_USAGE)
+    try:
+        output, code = asyncio.run(dispatch(args, config))
     except UsageError as exc:
         return _fail([f"parkbot {args.command}: {exc}"], EXIT_USAGE)
-    except StorageError as exc:
-        return _fail([f"parkbot {args.command}: {exc}"], EXIT_FAILURE)
+    except (StorageError, sqlite3.Error) as exc:
+        return _fail([f"parkbot {args.command}: {database_failure(exc, config.bot.database)}"], EXIT_FAILURE)
     except KeyboardInterrupt:
         return 130
     try:
@@ -138,12 +142,23 @@ def run_service(args: argparse.Namespace) -> int:
         listening = lambda _text: logging.getLogger("bot.app").info("listening url=%s", where)  # noqa: E731
         web.run_app(build_app(config), host=config.server.host, port=config.server.port,
                     shutdown_timeout=STOP_GRACE, print=listening, access_log=None)  # fmt: skip
-    except StorageError as exc:
-        return _fail([f"parkbot run: {exc}"], EXIT_FAILURE)
+    except (StorageError, sqlite3.Error) as exc:
+        return _fail([f"parkbot run: {database_failure(exc, config.bot.database)}"], EXIT_FAILURE)
     except OSError as exc:  # the port is taken, or the address is not ours
         where = f"{config.server.host}:{config.server.port}"
         return _fail([f"parkbot run: cannot listen on {where}: {exc.strerror or exc}"], EXIT_FAILURE)
     return EXIT_OK
+
+
+def database_failure(exc: StorageError | sqlite3.Error, database: Path) -> str:
+    """Describe a failed database call in one line that names the file."""
+    cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+    # SQLITE_BUSY after the busy timeout: another process held the write lock all that time.
+    if isinstance(cause, sqlite3.Error) and cause.sqlite_errorcode & 0xFF in _BUSY:
+        return f"database {database} is busy (another process is writing); try again"
+    if isinstance(exc, StorageError):  # its text already names the file
+        return str(exc)
+    return f"database {database}: {exc}"
 
 
 def _reader_gone() -> int:

@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 
 import aiosqlite
 import pytest
@@ -87,3 +88,17 @@ async def test_the_nightly_checkpoint_waits_for_another_tasks_open_transaction(d
     await writer
     await upkeep  # before: "database table is locked", the WAL never truncated
     assert len(await db.fetchall("SELECT * FROM alerts")) == 1
+
+
+async def test_a_writer_waits_out_the_busy_timeout_then_fails_as_busy(db):
+    assert await db.fetchvalue("PRAGMA busy_timeout") == 5000
+    impatient = await connect(db.path, busy_timeout=timedelta(milliseconds=20))
+    try:
+        assert await impatient.fetchvalue("PRAGMA busy_timeout") == 20
+        async with db.transaction():
+            with pytest.raises(sqlite3.OperationalError) as caught:
+                async with impatient.transaction() as conn:
+                    await conn.execute("DELETE FROM alerts")
+        assert caught.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+    finally:
+        await impatient.close()

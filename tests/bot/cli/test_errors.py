@@ -1,6 +1,7 @@
 """What users and operations throw at the command line comes back as one line on stderr and an exit code."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,36 @@ def test_a_limit_out_of_range_is_a_usage_error(config, capsys, limit):
 
 def test_the_largest_limit_is_accepted(config, capsys):
     assert main(["items", "--limit", "1000", "-c", str(config)]) == 0
+
+
+@pytest.mark.parametrize("command", [["items"], ["check"], ["outbox"], ["digest", "--preview"], ["backup"]])
+def test_a_database_locked_by_another_process_is_one_line(config, capsys, monkeypatch, command):
+    monkeypatch.setenv("PARKBOT_BUSY_TIMEOUT_MS", "50")  # rather than wait the 5 s a user would
+    if command == ["backup"]:
+        command = ["backup", str(config.parent / "copy.db")]
+    holder = sqlite3.connect(database_of(config), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long transaction of the service holds it
+    try:
+        code, line = one_line_error(capsys, *command, "-c", str(config))
+    finally:
+        holder.rollback()
+        holder.close()
+    busy = f"database {database_of(config)} is busy (another process is writing); try again"
+    assert (code, line) == (1, f"parkbot {command[0]}: {busy}")
+
+
+def test_a_busy_timeout_that_is_not_a_number_is_a_config_error(config, capsys, monkeypatch):
+    monkeypatch.setenv("PARKBOT_BUSY_TIMEOUT_MS", "5s")
+    code, line = one_line_error(capsys, "items", "-c", str(config))
+    assert code == 2 and line.startswith("PARKBOT_BUSY_TIMEOUT_MS: "), line
+
+
+def test_a_damaged_database_is_one_line_naming_it(config, capsys):
+    with sqlite3.connect(database_of(config)) as conn:
+        conn.execute("DROP TABLE items_fts")  # the schema version still says all is there
+    code, line = one_line_error(capsys, "items", "--search", "五好园区", "-c", str(config))
+    assert code == 1 and line.startswith(f"parkbot items: database {database_of(config)}: "), line
+    assert "items_fts" in line
 
 
 def test_a_reader_that_goes_away_ends_the_output_quietly(config):
