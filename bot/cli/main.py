@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -32,9 +33,17 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of parkbot."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the problem in one line and exit with the usage code."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every command; -c works before or after the command word."""
-    config_flag = argparse.ArgumentParser(add_help=False)
+    config_flag = _Parser(add_help=False)
     config_flag.add_argument(
         "-c",
         "--config",
@@ -42,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="config file (default: $PARKBOT_CONFIG or ./config.toml)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="parkbot",
         parents=[config_flag],
         description="园区快讯机器人: park news to WeCom, DingTalk and Feishu",
@@ -103,7 +112,10 @@ async def dispatch(args: argparse.Namespace, config: Config) -> tuple[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or an argument error already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "run":
         return run_service(args)
     # Everything imported so far lives as long as the process: keep the cyclic GC from rescanning it,

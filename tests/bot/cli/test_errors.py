@@ -122,3 +122,8 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(config):
     finally:
         os.close(writer)
     assert (result.returncode, result.stderr.decode()) == (1, "")
+
+
+def test_argument_errors_are_one_line(config, capsys):
+    code, line = one_line_error(capsys, "items", "--limit", "abc", "-c", str(config))
+    assert code == 2 and line.startswith("parkbot items: argument --limit: invalid int value"), line
