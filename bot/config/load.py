@@ -43,6 +43,7 @@ from bot.config.values import (
 )
 from bot.platforms import PLATFORMS
 from bot.redact import Secret
+from feeds.html_list import check_selector
 from storage.db import BUSY_TIMEOUT
 
 DEFAULT_CONFIG = "config.toml"
@@ -241,12 +242,13 @@ def _read_select(table: Table, kind: str | None) -> SelectConfig | None:
         table.problem("select", 'is required for type = "html": add [sources.select] with item, title, link')
         return None
     select = table.table("select", _KEYS["select"])
+    # Compiled now, so `parkbot check` refuses a selector that every poll would fail on.
     return SelectConfig(
-        item=select.string("item", parse=check_not_empty),
-        title=select.string("title", parse=check_not_empty),
-        link=select.string("link", parse=check_not_empty),
-        date=select.string("date", ""),
-        summary=select.string("summary", ""),
+        item=select.string("item", parse=lambda text: check_selector(check_not_empty(text), attribute=False)),
+        title=select.string("title", parse=lambda text: check_selector(check_not_empty(text))),
+        link=select.string("link", parse=lambda text: check_selector(check_not_empty(text))),
+        date=select.string("date", "", parse=check_selector),
+        summary=select.string("summary", "", parse=check_selector),
     )
 
 

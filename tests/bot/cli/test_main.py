@@ -90,6 +90,7 @@ def test_config_flag_after_the_command_and_from_environment(config_file, capsys,
         ('id = "members"', 'id = "members"\ndigest = "8 点半"', "subscribers[0].digest"),
         ("[bot]", '[polling]\ninterval = "半小时"\n[bot]', "polling.interval"),
         ('"${WECOM_URL}"', '"${NO_SUCH_VARIABLE}"', "subscribers[0].webhook"),
+        ('item = "ul.news-list > li"', 'item = "li[[["', "sources[0].select.item"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(config_file, capsys, old, new, key):
