@@ -127,3 +127,27 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(config):
 def test_argument_errors_are_one_line(config, capsys):
     code, line = one_line_error(capsys, "items", "--limit", "abc", "-c", str(config))
     assert code == 2 and line.startswith("parkbot items: argument --limit: invalid int value"), line
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "parkbot.db",
+        "parkbot.db-wal",
+        "parkbot.db-shm",
+        "elsewhere/../parkbot.db",
+        "link.db",  # a symlink to the database
+        "hard.db",  # a second name of the same file
+    ],
+)
+def test_a_backup_onto_the_live_database_is_refused(config, capsys, target):
+    database = database_of(config)
+    (config.parent / "elsewhere").mkdir()
+    (config.parent / "link.db").symlink_to(database)
+    os.link(database, config.parent / "hard.db")
+    before = database.stat()
+    code, line = one_line_error(capsys, "backup", str(config.parent / target), "-c", str(config))
+    assert code == 2 and line.startswith(f"parkbot backup: {config.parent / target}: "), line
+    assert "live database" in line
+    assert database.stat().st_ino == before.st_ino and database.stat().st_mtime_ns == before.st_mtime_ns
+    assert main(["check", "-c", str(config)]) == 0
