@@ -20,11 +20,13 @@ async def open_database(config: Config, now: datetime, *, read_only: bool = Fals
     the write lock, as WAL allows.
     """
     if read_only:
-        db = await connect(config.bot.database, migrate=False, read_only=True)
+        db = await connect(
+            config.bot.database, migrate=False, read_only=True, busy_timeout=config.bot.busy_timeout
+        )
         if await _up_to_date(db, config):
             return db
         await db.close()
-    db = await connect(config.bot.database)
+    db = await connect(config.bot.database, busy_timeout=config.bot.busy_timeout)
     try:
         await sync_sources(db, [(s.id, s.url) for s in config.sources], now)
         await sync_subscribers(db, [s.id for s in config.subscribers], now)

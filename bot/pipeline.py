@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import aiohttp
 
 from bot.config.types import PollingConfig, SourceConfig
+from bot.parse_workers import FORK_SERVER_GUARD, init_worker
 from feeds.charset import decode_html
 from feeds.errors import ParseError
 from feeds.fetch import Fetcher, FetchResult
@@ -54,8 +55,13 @@ def build_fetcher(session: aiohttp.ClientSession, polling: PollingConfig) -> Fet
 
 
 def parse_pool(workers: int = PARSE_WORKERS) -> ProcessPoolExecutor:
-    """Return a process pool started by a fork server (forking a process that has threads is unsafe)."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    """Return a process pool started by a fork server (forking a process that has threads is unsafe)
+    whose processes die with this one, even on SIGKILL (Linux)."""
+    context = multiprocessing.get_context("forkserver")
+    # The guard goes first, so the fork server is tied to us before its slow imports. Linux ties it to
+    # the thread that starts it: the event loop's, where the first job is submitted.
+    context.set_forkserver_preload([FORK_SERVER_GUARD, "__main__"])
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker)
 
 
 @dataclass(frozen=True, slots=True)

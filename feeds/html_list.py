@@ -43,6 +43,18 @@ def parse_list_page(html: str, *, url: str, select: ListSelectors, now: datetime
     return ParsedFeed(title=title, site_url=url, items=tuple(items))
 
 
+def check_selector(spec: str, *, attribute: bool = True) -> str:
+    """Return a configured selector if lexbor compiles its CSS, else raise ValueError; with `attribute`
+    it may end in "@attr" (or be only that), as title, link, date and summary may."""
+    field = _parse_field(spec.strip()) if attribute else _Field(css=spec, attr=None)
+    if field.css:
+        try:
+            LexborHTMLParser("").css(field.css)
+        except SelectolaxError as exc:
+            raise ValueError("is not a valid CSS selector") from exc
+    return spec
+
+
 def _compile(select: ListSelectors, tree: LexborHTMLParser) -> dict[str, _Field | None]:
     fields: dict[str, _Field | None] = {}
     for name in ("title", "link", "date", "summary"):

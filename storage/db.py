@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,16 @@ from storage.migrate import apply_migrations
 log = logging.getLogger(__name__)
 
 BATCH_BUDGET = 0.02  # seconds one batch of a bulk delete may hold the write lock
+# The busy timeout lets a second process wait for a short write instead of failing at once with
+# "database is locked".
+BUSY_TIMEOUT = timedelta(seconds=5)
 
-# WAL lets `parkbot items` read while the service writes; the busy timeout lets a second
-# process wait for a short write instead of failing with "database is locked".
+# WAL lets `parkbot items` read while the service writes.
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
 )
-BUSY_TIMEOUT = 5.0  # seconds
 # Primary result codes of a write the database refuses (https://sqlite.org/rescode.html): BUSY, LOCKED,
 # READONLY, IOERR, FULL, CANTOPEN.
 _REFUSED_WRITE = frozenset({5, 6, 8, 10, 13, 14})
@@ -141,17 +143,16 @@ def _cause(exc: sqlite3.OperationalError) -> str:
 
 
 async def connect(
-    path: Path, *, migrate: bool = True, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT
+    path: Path, *, migrate: bool = True, read_only: bool = False, busy_timeout: timedelta = BUSY_TIMEOUT
 ) -> Database:
     """Open (creating file and folder) the database at path, set pragmas and apply migrations."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout.total_seconds())
     except (OSError, sqlite3.Error) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         for pragma in _PRAGMAS:
             await conn.execute(pragma)
         if migrate:

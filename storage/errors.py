@@ -15,3 +15,7 @@ class WriteFailed(StorageError):
 
 class NotFound(StorageError, LookupError):
     """The row asked for does not exist."""
+
+
+class SearchError(ParkbotError, ValueError):
+    """Search text no query is built from: too many or too long terms, or not text at all."""

@@ -31,7 +31,7 @@ def choose_subscribers(config: Config, wanted: list[str] | None) -> list[Subscri
 async def run_digest(config: Config, *, wanted: list[str] | None, preview: bool, as_json: bool) -> str:
     """Build (and unless preview, queue and send) digests; print what each subscriber gets."""
     subscribers = choose_subscribers(config, wanted)
-    db = await open_database(config, datetime.now(UTC))
+    db = await open_database(config, datetime.now(UTC), read_only=preview)
     sent: dict[str, bool] = {}
     by_service = False
     try:

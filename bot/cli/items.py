@@ -10,7 +10,10 @@ from bot.config.types import Config
 from bot.database import open_database
 from bot.errors import UsageError
 from bot.platforms.layout import local_iso
-from storage.items import StoredItem, newest_items, search_items
+from storage.errors import SearchError
+from storage.items import StoredItem, newest_items, search_items, search_terms
+
+MAX_LIMIT = 1000
 
 
 async def run_items(
@@ -19,8 +22,13 @@ async def run_items(
     """List stored items newest first, as a table or as JSON."""
     if source is not None and source not in {s.id for s in config.sources}:
         raise UsageError(f"--source: no source {source!r} in {config.path.name}")
-    if limit < 1:
-        raise UsageError("--limit: must be at least 1")
+    if not 1 <= limit <= MAX_LIMIT:  # SQLite's integers end at 2**63, and a terminal long before
+        raise UsageError(f"--limit: must be between 1 and {MAX_LIMIT}")
+    if search is not None:
+        try:
+            search_terms(search)
+        except SearchError as exc:
+            raise UsageError(f"--search: {exc}") from exc
     db = await open_database(config, now, read_only=True)
     try:
         if search:

@@ -7,10 +7,12 @@ import asyncio
 import gc
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -23,16 +25,26 @@ from bot.cli.outbox import run_outbox
 from bot.cli.poll import run_poll
 from bot.cli.reload import run_reload
 from bot.config.load import ConfigError, find_config_path, load_config
+from bot.config.types import Config
 from bot.errors import UsageError
 from bot.logs import setup_logging
 from storage.errors import StorageError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of parkbot."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the problem in one line and exit with the usage code."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every command; -c works before or after the command word."""
-    config_flag = argparse.ArgumentParser(add_help=False)
+    config_flag = _Parser(add_help=False)
     config_flag.add_argument(
         "-c",
         "--config",
@@ -40,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="config file (default: $PARKBOT_CONFIG or ./config.toml)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="parkbot",
         parents=[config_flag],
         description="园区快讯机器人: park news to WeCom, DingTalk and Feishu",
@@ -51,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     items = sub.add_parser("items", parents=[config_flag], help="list stored items, newest first")
     items.add_argument("--source", metavar="ID", help="only items of this source")
     items.add_argument("--search", metavar="TEXT", help="only items whose title or summary contains TEXT")
-    items.add_argument("--limit", type=int, default=20, metavar="N", help="at most N items (default 20)")
+    items.add_argument(
+        "--limit", type=int, default=20, metavar="N", help="at most N items, 1 to 1000 (default 20)"
+    )
     items.add_argument("--json", action="store_true", help="print JSON")
     poll = sub.add_parser("poll", parents=[config_flag], help="poll sources now, once")
     poll.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
@@ -72,9 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
+async def dispatch(args: argparse.Namespace, config: Config) -> tuple[str, int]:
     """Run the chosen command; return what it prints and its exit code."""
-    config = load_config(find_config_path(getattr(args, "config", None), os.environ))
     now = datetime.now(UTC)
     match args.command:
         case "check":
@@ -103,23 +116,31 @@ async def dispatch(args: argparse.Namespace) -> tuple[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or an argument error already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "run":
         return run_service(args)
     # Everything imported so far lives as long as the process: keep the cyclic GC from rescanning it,
     # which otherwise stalls the event loop for tens of milliseconds once many items are in memory.
     gc.freeze()
     try:
-        output, code = asyncio.run(dispatch(args))
+        config = load_config(find_config_path(getattr(args, "config", None), os.environ))
     except ConfigError as exc:
         return _fail(exc.lines, EXIT_USAGE)
+    try:
+        output, code = asyncio.run(dispatch(args, config))
     except UsageError as exc:
         return _fail([f"parkbot {args.command}: {exc}"], EXIT_USAGE)
-    except StorageError as exc:
-        return _fail([f"parkbot {args.command}: {exc}"], EXIT_FAILURE)
+    except (StorageError, sqlite3.Error) as exc:
+        return _fail([f"parkbot {args.command}: {database_failure(exc, config.bot.database)}"], EXIT_FAILURE)
     except KeyboardInterrupt:
         return 130
-    print(output)
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:  # `parkbot check | head -3`: the reader has all it wanted
+        return _reader_gone()
     return code
 
 
@@ -137,12 +158,31 @@ def run_service(args: argparse.Namespace) -> int:
         listening = lambda _text: logging.getLogger("bot.app").info("listening url=%s", where)  # noqa: E731
         web.run_app(build_app(config), host=config.server.host, port=config.server.port,
                     shutdown_timeout=STOP_GRACE, print=listening, access_log=None)  # fmt: skip
-    except StorageError as exc:
-        return _fail([f"parkbot run: {exc}"], EXIT_FAILURE)
+    except (StorageError, sqlite3.Error) as exc:
+        return _fail([f"parkbot run: {database_failure(exc, config.bot.database)}"], EXIT_FAILURE)
     except OSError as exc:  # the port is taken, or the address is not ours
         where = f"{config.server.host}:{config.server.port}"
         return _fail([f"parkbot run: cannot listen on {where}: {exc.strerror or exc}"], EXIT_FAILURE)
     return EXIT_OK
+
+
+def database_failure(exc: StorageError | sqlite3.Error, database: Path) -> str:
+    """Describe a failed database call in one line that names the file."""
+    cause = exc if isinstance(exc, sqlite3.Error) else exc.__cause__
+    # SQLITE_BUSY after the busy timeout: another process held the write lock all that time.
+    if isinstance(cause, sqlite3.Error) and cause.sqlite_errorcode & 0xFF in _BUSY:
+        return f"database {database} is busy (another process is writing); try again"
+    if isinstance(exc, StorageError):  # its text already names the file
+        return str(exc)
+    return f"database {database}: {exc}"
+
+
+def _reader_gone() -> int:
+    # As Python's docs advise (signal module, "Note on SIGPIPE"): the flush at exit would fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_FAILURE
 
 
 def _fail(lines: Sequence[str], code: int) -> int:

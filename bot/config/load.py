@@ -6,6 +6,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ from bot.config.values import (
 )
 from bot.platforms import PLATFORMS
 from bot.redact import Secret
+from feeds.html_list import check_selector
+from storage.db import BUSY_TIMEOUT
 
 DEFAULT_CONFIG = "config.toml"
 DEFAULT_USER_AGENT = "parkbot/0.1"
@@ -75,6 +78,7 @@ _KEYS = {
     "answers": ("keywords", "text"),
     "staff": ("dingtalk", "wecom", "feishu", "webhook"),
 }
+BUSY_TIMEOUT_VARIABLE = "PARKBOT_BUSY_TIMEOUT_MS"
 _WECOM_AES_KEY_LENGTH = 43  # platforms.md §2.1: EncodingAESKey is exactly 43 characters
 _TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)$", re.DOTALL)
 
@@ -160,7 +164,19 @@ def _read_bot(table: Table, base: Path) -> BotConfig:
         database=table.string("database", "data/parkbot.db", parse=_resolver(base)),
         staff_alerts=table.string("staff_alerts", None) or None,
         retention=table.string("retention", "365d", parse=parse_duration),
+        busy_timeout=_read_busy_timeout(table.problems),
     )
+
+
+def _read_busy_timeout(problems: Problems) -> timedelta:
+    """Return $PARKBOT_BUSY_TIMEOUT_MS as a duration (the tests shorten it), else SQLite's usual 5 s."""
+    text = problems.environ.get(BUSY_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return BUSY_TIMEOUT
+    if not re.fullmatch(r"[0-9]{1,7}", text):
+        problems.lines.append(f"{BUSY_TIMEOUT_VARIABLE}: {text!r} is not a whole number of milliseconds")
+        return BUSY_TIMEOUT
+    return timedelta(milliseconds=int(text))
 
 
 def _read_server(table: Table) -> ServerConfig:
@@ -226,12 +242,13 @@ def _read_select(table: Table, kind: str | None) -> SelectConfig | None:
         table.problem("select", 'is required for type = "html": add [sources.select] with item, title, link')
         return None
     select = table.table("select", _KEYS["select"])
+    # Compiled now, so `parkbot check` refuses a selector that every poll would fail on.
     return SelectConfig(
-        item=select.string("item", parse=check_not_empty),
-        title=select.string("title", parse=check_not_empty),
-        link=select.string("link", parse=check_not_empty),
-        date=select.string("date", ""),
-        summary=select.string("summary", ""),
+        item=select.string("item", parse=lambda text: check_selector(check_not_empty(text), attribute=False)),
+        title=select.string("title", parse=lambda text: check_selector(check_not_empty(text))),
+        link=select.string("link", parse=lambda text: check_selector(check_not_empty(text))),
+        date=select.string("date", "", parse=check_selector),
+        summary=select.string("summary", "", parse=check_selector),
     )
 
 

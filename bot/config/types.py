@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.platforms.base import RateLimit
 from bot.redact import Secret, looks_like_url, url_secrets
 from feeds.models import ListSelectors
+from storage.db import BUSY_TIMEOUT
 
 SourceType = Literal["feed", "html"]
 Platform = Literal["wecom", "dingtalk", "feishu", "webhook", "console"]
@@ -25,6 +26,7 @@ class BotConfig:
     database: Path
     staff_alerts: str | None
     retention: timedelta = timedelta(days=365)  # stored items older than this are removed (uids stay)
+    busy_timeout: timedelta = BUSY_TIMEOUT  # how long to wait for another process's write
 
 
 @dataclass(frozen=True, slots=True)

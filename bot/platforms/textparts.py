@@ -49,6 +49,12 @@ def _md_footer(text: str, link: str) -> str:
     return f"[{escape_markdown(text)}]({url})" if url else escape_markdown(text)
 
 
+def _plain_entry(entry: Entry, title: str, date: str) -> str:
+    line = f"• {one_line(title)}" + (f"（{date}）" if date else "")
+    # a link dropped by the parser, or one no reader should follow (javascript:), gets no line at all
+    return f"{line}\n  {entry.link}" if safe_url(entry.link) else line
+
+
 MARKDOWN = Style(
     heading=lambda t: f"### {escape_markdown(t)}",
     group=lambda s: f"**{escape_markdown(s)}**",
@@ -63,7 +69,7 @@ PLAIN = Style(
     heading=lambda t: f"【{one_line(t)}】",
     group=lambda s: f"〔{one_line(s)}〕",
     continued=lambda s: f"〔{one_line(s)}〕（续）",
-    entry=lambda e, title, date: f"• {one_line(title)}" + (f"（{date}）" if date else "") + f"\n  {e.link}",
+    entry=_plain_entry,
     summary=lambda s: f"  {one_line(s)}",
     paragraph=one_line,
     footer=lambda text, link: f"{one_line(text)} {link}".strip(),
@@ -96,7 +102,8 @@ def _block(text: str, group: str | None = None) -> Block:
 def _entry_block(entry: Entry, kind: str, tz: tzinfo, style: Style, budget: int, source: str) -> Block:
     """Render one item; an item too big for a whole message is shortened, never split."""
     date = short_date(entry.published_at, tz, with_time=kind == "item")
-    summary = style.summary(shorten(one_line(entry.summary), SUMMARY_BYTES)) if kind == "item" else ""
+    shown = one_line(entry.summary) if kind == "item" else ""
+    summary = style.summary(shorten(shown, SUMMARY_BYTES)) if shown else ""
     text = _join(style.entry(entry, entry.title, date), summary)
     if byte_len(text) + 1 > budget:
         room = max(budget - (byte_len(text) - byte_len(entry.title)) - 1, _MIN_TITLE_BYTES)

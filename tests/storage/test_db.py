@@ -2,12 +2,13 @@
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 
 import aiosqlite
 import pytest
 
 from storage.db import backup, connect
-from storage.errors import StorageError
+from storage.errors import StorageError, WriteFailed
 from storage.maintenance import optimize
 
 
@@ -87,3 +88,21 @@ async def test_the_nightly_checkpoint_waits_for_another_tasks_open_transaction(d
     await writer
     await upkeep  # before: "database table is locked", the WAL never truncated
     assert len(await db.fetchall("SELECT * FROM alerts")) == 1
+
+
+async def test_a_writer_waits_out_the_busy_timeout_then_fails_as_busy(db):
+    assert await db.fetchvalue("PRAGMA busy_timeout") == 5000
+    impatient = await connect(db.path, busy_timeout=timedelta(milliseconds=20))
+    try:
+        assert await impatient.fetchvalue("PRAGMA busy_timeout") == 20
+        async with db.transaction():
+            with pytest.raises(WriteFailed) as caught:
+                async with impatient.transaction() as conn:
+                    await conn.execute("DELETE FROM alerts")
+        assert caught.value.__cause__.sqlite_errorcode == sqlite3.SQLITE_BUSY
+        assert (
+            impatient.write_error
+            == "cannot write parkbot.db: database is locked (another process is writing)"
+        )
+    finally:
+        await impatient.close()

@@ -5,7 +5,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feeds.models import ParsedItem
-from storage.items import PushState, insert_new_items, newest_items, search_items, unseen_uids
+from storage.errors import SearchError
+from storage.items import (
+    MAX_SEARCH_TERMS,
+    MAX_TERM_LENGTH,
+    PushState,
+    insert_new_items,
+    newest_items,
+    search_items,
+    unseen_uids,
+)
 from storage.sources import all_sources, sync_sources
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
@@ -78,6 +87,7 @@ async def test_uids_outlive_deleted_items(store):
         ('"五好', []),  # a stray quote cannot break the FTS query (the title has “” not ")
         ("不存在的词", []),
         ("   ", []),
+        ("五好\x00园区", [3761]),  # a NUL cannot end the FTS string early
     ],
 )
 async def test_search_in_chinese(store, query, expected):
@@ -114,3 +124,12 @@ async def test_ids_of_deleted_items_are_never_handed_out_again(store):
         await conn.execute("DELETE FROM items")
     outcome = await insert_new_items(store, "hnkfq-news", [(item(4000, "新条目"), PushState.PUSH)], NOW)
     assert outcome.new[0].id > top
+
+
+@pytest.mark.parametrize(
+    "text", [" ".join(["园区"] * (MAX_SEARCH_TERMS + 1)), "园" * (MAX_TERM_LENGTH + 1), "园区\udcff"]
+)
+async def test_search_text_no_query_is_built_from(store, text):
+    with pytest.raises(SearchError):
+        await search_items(store, text)
+    assert len(await search_items(store, " ".join(["园"] * MAX_SEARCH_TERMS))) == 2

@@ -90,6 +90,7 @@ def test_config_flag_after_the_command_and_from_environment(config_file, capsys,
         ('id = "members"', 'id = "members"\ndigest = "8 点半"', "subscribers[0].digest"),
         ("[bot]", '[polling]\ninterval = "半小时"\n[bot]', "polling.interval"),
         ('"${WECOM_URL}"', '"${NO_SUCH_VARIABLE}"', "subscribers[0].webhook"),
+        ('item = "ul.news-list > li"', 'item = "li[[["', "sources[0].select.item"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(config_file, capsys, old, new, key):
@@ -169,7 +170,15 @@ def test_read_only_commands_work_while_another_process_holds_the_write_lock(conf
     writer = sqlite3.connect(config_file.parent / "db" / "parkbot.db", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # the service in the middle of a long write
     try:
-        for argv in (["items"], ["items", "--json"], ["outbox"], ["check"]):
+        copy = str(config_file.parent / "copy.db")
+        for argv in (
+            ["items"],
+            ["items", "--json"],
+            ["outbox"],
+            ["check"],
+            ["digest", "--preview"],
+            ["backup", copy],
+        ):
             code, _, err = run(capsys, *argv, "-c", str(config_file))
             assert (code, err) == (0, ""), argv
     finally:

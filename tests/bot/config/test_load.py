@@ -259,6 +259,22 @@ WECOM = f'[[subscribers]]\nid = "m"\nplatform = "wecom"\nwebhook = "https://q.or
         ),
         (HTML + '[sources.select]\nitem = "li"\ntitle = "a"', "sources[0].select.link: is required"),
         (SOURCE + '[sources.select]\nitem = "li"', 'sources[0].select: is only for type = "html"'),
+        (
+            HTML + '[sources.select]\nitem = "li[[["\ntitle = "a"\nlink = "a@href"',
+            'sources[0].select.item: "li[[[" is not a valid CSS selector',
+        ),
+        (
+            HTML + '[sources.select]\nitem = "li"\ntitle = "a"\nlink = "a@href"\ndate = "span..date"',
+            'sources[0].select.date: "span..date" is not a valid CSS selector',
+        ),
+        (
+            HTML + '[sources.select]\nitem = "li"\ntitle = "a"\nlink = "a[[@href"',
+            'sources[0].select.link: "a[[@href" is not a valid CSS selector',
+        ),
+        (
+            HTML + '[sources.select]\nitem = "li@href"\ntitle = "a"\nlink = "a@href"',
+            'sources[0].select.item: "li@href" is not a valid CSS selector',
+        ),
         (SOURCE + WECOM + 'sources = ["b"]', 'subscribers[0].sources[0]: unknown source "b"'),
         (
             SOURCE + WECOM + 'sources = ["*", "aa"]',
@@ -311,6 +327,15 @@ WECOM = f'[[subscribers]]\nid = "m"\nplatform = "wecom"\nwebhook = "https://q.or
 )
 def test_each_problem_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
     assert problems(tmp_path, text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("title", "link", "summary"),
+    [("a", "a@href", ""), ("@title", "@href", "p.intro"), ("td:nth-child(2) > a", "a[href]@href", "p")],
+)
+def test_valid_selectors_pass(tmp_path: Path, title: str, link: str, summary: str) -> None:
+    select = f'[sources.select]\nitem = "ul > li"\ntitle = "{title}"\nlink = "{link}"\nsummary = "{summary}"'
+    assert load_config(write(tmp_path, HTML + select), {}).sources[0].select is not None
 
 
 def test_secret_values_are_masked_in_problem_lines(tmp_path: Path) -> None:

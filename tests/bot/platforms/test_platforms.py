@@ -117,6 +117,33 @@ def test_unsafe_links_are_not_linked():
     assert "javascript" not in content and "](" not in content
 
 
+def plain_texts(message: Message) -> list[str]:
+    """The message in every plain-text form: WeCom text, the console and the webhook's "text"."""
+    return [
+        wecom.render(message, TZ, style="text")[0]["text"]["content"],
+        PLATFORMS["console"].render(message, TZ)[0]["text"],
+        webhook.render(message, TZ)[0]["text"],
+    ]
+
+
+@pytest.mark.parametrize("link", ["", "javascript:alert(1)", "mailto:office@hnkfq.com.cn"])
+@pytest.mark.parametrize("kind", ["digest", "item"])
+def test_text_shows_no_link_line_without_a_safe_link(link, kind):
+    dropped = Entry("永州经开区创建五好园区", link, "湖南开发区网", PUBLISHED)
+    kept = Entry("湘潭高新区签约", "http://hnkfq.com.cn/news/info_itemid_1.html", "湖南开发区网", PUBLISHED)
+    for text in plain_texts(Message(kind, "快讯", entries=(dropped, kept))):
+        lines = text.splitlines()
+        assert all(line.strip() for line in lines), text
+        assert not link or link not in text
+        assert lines[lines.index(next(x for x in lines if "湘潭高新区" in x)) + 1] == f"  {kept.link}"
+
+
+def test_an_item_without_summary_shows_no_empty_quote():
+    entry = Entry("永州经开区创建五好园区", "", "湖南开发区网", PUBLISHED)
+    content = wecom.render(Message("item", "快讯", entries=(entry,)), TZ)[0]["markdown"]["content"]
+    assert all(line.strip(" >") for line in content.splitlines()), content
+
+
 def test_dingtalk_sign_matches_the_published_vector():
     assert dingtalk.sign("this is secret", 1577262236757) == "hmPWwU+7lVdm3ZZz0r9tSfx0L4Q26jWOZr9+Gs6EZQM="
     assert quote_plus(dingtalk.sign("this is secret", 1577262236757)) == (
