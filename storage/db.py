@@ -20,7 +20,7 @@ from storage.migrate import apply_migrations
 
 log = logging.getLogger(__name__)
 
-BATCH_BUDGET = 0.02  # seconds one batch of a bulk delete may hold the write lock
+BATCH_BUDGET = 0.01  # seconds one batch of a bulk delete may hold the write lock
 # The busy timeout lets a second process wait for a short write instead of failing at once with
 # "database is locked".
 BUSY_TIMEOUT = timedelta(seconds=5)
@@ -101,7 +101,7 @@ class Database:
         so other writers (and readers, which share this connection's thread) wait no longer than that;
         return how many were deleted. `key` names the columns that identify a row."""
         params = tuple(params)
-        removed, batch = 0, 100
+        removed, batch = 0, 20
         sql = f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {where} LIMIT ?)"
         while True:
             async with self.transaction() as conn:
