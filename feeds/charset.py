@@ -36,6 +36,17 @@ _REFUSED_CODECS = frozenset(
     {"undefined", "utf-7", "unicode-escape", "raw-unicode-escape", "idna", "punycode"}
 )
 _WIDE_CODECS = ("utf-16", "utf-32")
+# Where a wrong declaration shows as bad sequences all through the non-ASCII text (GBK read as UTF-8:
+# 78% of it; GBK as Big5: 6%; UTF-8 as GBK: 2%). Single-byte codecs are left out: they decode nearly
+# any byte, so a bad one is the only sign that a header's default latin-1 is wrong.
+_MULTIBYTE_CODECS = frozenset(
+    {"utf-8", "gb18030", "big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949"}
+)
+# A right declaration still meets a few bad sequences: a title a CMS cut mid-character by bytes, one
+# line pasted from a page in another encoding. "A few" is at most max(8, 0.5%) of the non-ASCII
+# characters, never more than 1 in 10 of them; counted against non-ASCII text only, because ASCII
+# markup and scripts would otherwise hide a wrong declaration on a page with little Chinese in it.
+_FEW_BAD, _FEW_BAD_SHARE, _MOST_GOOD = 8, 0.005, 10
 
 # BOMs first, then the XML 1.0 Appendix F guesses for an unmarked "<?" in UTF-16/32.
 _BOMS = (
@@ -124,7 +135,8 @@ def decode_html(body: bytes, content_type: str | None, override: str | None = No
     """Decode a page or feed body; return (text, codec used).
 
     Order: the source's override, a BOM, the header charset, the XML declaration or <meta>, UTF-8,
-    charset-normalizer, then UTF-8 with replacement characters. An unknown override raises LookupError.
+    charset-normalizer, then the first declaration or UTF-8. A declaration or UTF-8 wins when all but a
+    few bytes fit it; those few become U+FFFD. An unknown override raises LookupError.
     """
     if override:
         codec = canonical_encoding(override)
@@ -134,12 +146,17 @@ def decode_html(body: bytes, content_type: str | None, override: str | None = No
         codec, skip = bom
         return body[skip:].decode(codec, "replace"), codec
     declared = _declared_codecs(body, content_type)
+    utf8 = _decode_if_fits(body, "utf-8")
     for codec in declared:
-        text = _decode_if_fits(body, codec)
+        if utf8 is not None and _is_legacy(codec) and not body.isascii():
+            # Multibyte UTF-8, even with a few bad bytes, is almost never legacy text: the "declares
+            # gb2312, sends UTF-8" trap.
+            continue
+        text = utf8 if codec == "utf-8" else _decode_if_fits(body, codec)
         if text is not None:
             return text, codec
-    if is_utf8(body):
-        return body.decode("utf-8"), "utf-8"
+    if utf8 is not None:
+        return utf8, "utf-8"
     codec = detect_encoding(body) or (declared[0] if declared else "utf-8")
     return body.decode(codec, "replace"), codec
 
@@ -155,14 +172,25 @@ def _declared_codecs(body: bytes, content_type: str | None) -> list[str]:
     return list(dict.fromkeys(codec for codec in order if codec))
 
 
+def _is_legacy(codec: str) -> bool:
+    return codec != "utf-8" and not codec.startswith(_WIDE_CODECS)
+
+
 def _decode_if_fits(body: bytes, codec: str) -> str | None:
-    if codec != "utf-8" and not codec.startswith(_WIDE_CODECS) and not body.isascii() and is_utf8(body):
-        # Valid multibyte UTF-8 is almost never legacy text: the "declares gb2312, sends UTF-8" trap.
-        return None
+    """Decode strictly; a multibyte codec may replace a few bad sequences, a single-byte one none."""
     try:
         return body.decode(codec)
     except UnicodeDecodeError:
-        return None
+        if codec not in _MULTIBYTE_CODECS:
+            return None
+    text = body.decode(codec, "replace")
+    return text if _few_replaced(text) else None
+
+
+def _few_replaced(text: str) -> bool:
+    bad = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return bad <= max(_FEW_BAD, non_ascii * _FEW_BAD_SHARE) and bad * _MOST_GOOD <= non_ascii
 
 
 def known_encoding(label: str | None) -> str | None:

@@ -15,6 +15,7 @@ from storage.items import PushState, newest_items
 from storage.sources import source_by_id, sync_sources
 from tests.fakes import samples
 from tests.fakes.samples import ITEMS, SampleItem
+from tests.feeds.test_charset import GBK_FEED_TITLES, damaged, gbk_rss
 
 TZ = ZoneInfo("Asia/Shanghai")
 LIST = "/news/list_1.html"
@@ -179,6 +180,18 @@ async def test_every_feed_format(db, news_site, news_server, make_poller, render
     assert (result.status, result.error, len(result.new)) == ("ok", None, len(ITEMS))
     titles = {i.title for i in await newest_items(db, limit=50)}
     assert " ".join(samples.YONGZHOU.title.split()) in titles
+
+
+async def test_gbk_feed_with_one_bad_sequence_is_stored_in_chinese(db, news_site, news_server, make_poller):
+    first, second, third = GBK_FEED_TITLES
+    body = gbk_rss([first.encode("gb18030"), damaged(second), third.encode("gb18030")])
+    news_site.set_page("/feed", body, "application/rss+xml; charset=gbk")
+    source = feed_source(str(news_server.make_url("/feed")), "feed")
+    poller = await make_poller(source)
+    result = await poller.poll(source)
+    assert (result.status, result.error, len(result.new)) == ("ok", None, 3)
+    titles = {i.title for i in await newest_items(db, limit=50)}
+    assert titles == {first, second[:-1] + "\ufffd", third}
 
 
 async def test_failures_back_off_alert_once_and_clear(db, news_site, news_server, make_poller, clock):

@@ -190,3 +190,72 @@ def test_corpus_html_pages_present_or_skipped() -> None:
     if not HTML_PAGES.is_dir():
         pytest.skip("../shared/corpus is not beside this checkout")
     assert len(html_pages()) == 15
+
+
+# Asked about these bytes as a whole (one bad sequence in a GBK feed), charset-normalizer 3.5 answers
+# iso8859-5: every title came out Cyrillic.
+GBK_FEED_TITLES = ["陶喆助阵园区招商推介会", "岳阳经开区动态", "湘江新区发布产业新政"]
+
+
+def gbk_rss(titles: list[bytes]) -> bytes:
+    """A GBK RSS feed that says gbk, around titles given as bytes."""
+    head = '<?xml version="1.0" encoding="gbk"?><rss version="2.0"><channel><title>园区快讯</title>'
+    items = b"".join(
+        b"<item><title>%s</title><link>/news/%d.html</link></item>" % (t, n) for n, t in enumerate(titles)
+    )
+    return head.encode("gb18030") + items + b"</channel></rss>"
+
+
+def damaged(title: str, damage: str = "cut") -> bytes:
+    """GBK bytes of the title with one bad sequence."""
+    data = title.encode("gb18030")
+    # "cut": a CMS that shortens titles by bytes leaves half a character; "stray": a byte GBK never uses.
+    return data[:-1] if damage == "cut" else b"\xff" + data
+
+
+@pytest.mark.parametrize("damage", ["cut", "stray"])
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=gbk", "text/xml"])
+def test_declared_gbk_with_one_bad_sequence_keeps_the_declaration(damage: str, content_type: str) -> None:
+    first, second, third = GBK_FEED_TITLES
+    body = gbk_rss([first.encode("gb18030"), damaged(second, damage), third.encode("gb18030")])
+    text, used = decode_html(body, content_type)
+    assert used == "gb18030"
+    assert text.count("\ufffd") == 1
+    assert first in text and second[:-1] in text and third in text
+
+
+def test_declared_gbk_with_eight_bad_sequences_keeps_the_declaration() -> None:
+    titles = [
+        damaged(title) if n % 3 == 1 else title.encode("gb18030")
+        for n, title in enumerate(GBK_FEED_TITLES * 8)
+    ]
+    text, used = decode_html(gbk_rss(titles), "application/rss+xml; charset=gbk")
+    assert used == "gb18030"
+    assert text.count("\ufffd") == 8
+    assert text.count(GBK_FEED_TITLES[0]) == 8
+
+
+def test_a_declaration_that_garbles_some_of_the_text_loses_to_the_next_one() -> None:
+    # GBK bytes read as Big5 give bad sequences in about 6% of the characters: not "a few".
+    text, used = decode_html(html('<meta charset="gbk">').encode("gb18030"), "text/html; charset=big5")
+    assert used == "gb18030"
+    assert GBK_ONLY in text
+
+
+def test_a_wrong_utf8_declaration_cannot_hide_behind_ascii_markup() -> None:
+    # 40 KB of markup and scripts around 4 GBK titles: their errors are 0.1% of the characters, but
+    # nearly all of the non-ASCII ones, so the header's utf-8 loses to the page's own gbk.
+    script = "<script>var menu = {'home': '/', 'news': '/news/'};</script>\n" * 700
+    titles = "".join(f"<li><a href='/n/{n}.html'>{GBK_ONLY}</a></li>" for n in range(4))
+    body = html('<meta charset="gbk">', script + titles).encode("gb18030")
+    text, used = decode_html(body, "text/html; charset=utf-8")
+    assert used == "gb18030"
+    assert text.count(GBK_ONLY) == 4
+
+
+def test_declared_gb2312_but_utf8_bytes_with_one_bad_byte_is_still_utf8() -> None:
+    body = html('<meta charset="gb2312">').encode("utf-8").replace(b"</title>", b"\xff</title>")
+    text, used = decode_html(body, "text/html; charset=gb2312")
+    assert used == "utf-8"
+    assert text.count("\ufffd") == 1
+    assert GBK_ONLY in text

@@ -16,6 +16,7 @@ import pytest
 from feeds.errors import ParseError
 from feeds.models import ParsedFeed
 from feeds.parse import parse_date, parse_feed
+from tests.feeds.test_charset import GBK_FEED_TITLES, damaged, gbk_rss
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -64,6 +65,18 @@ def test_gb2312_feed_keeps_gbk_only_characters(content_type: str | None, overrid
     feed = parse("rss20-gb2312.xml", content_type, encoding=override)
     assert [item.title for item in feed.items] == GB_TITLES
     assert feed.items[0].summary == "展览 共展出 题词 120 幅。"
+
+
+@pytest.mark.parametrize("damage", ["cut", "stray"])
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=gbk", "text/xml"])
+def test_gbk_feed_with_one_bad_sequence_keeps_every_other_title(damage: str, content_type: str) -> None:
+    first, second, third = GBK_FEED_TITLES
+    body = gbk_rss([first.encode("gb18030"), damaged(second, damage), third.encode("gb18030")])
+    feed = parse_feed(body, url=FEED_URL, content_type=content_type, tz=SHANGHAI)
+    assert feed.title == "园区快讯"
+    titles = [item.title for item in feed.items]
+    assert titles[0] == first and titles[2] == third
+    assert titles[1] == (second[:-1] + "\ufffd" if damage == "cut" else "\ufffd" + second)
 
 
 def test_bare_feedparser_would_need_help_with_gbk_label() -> None:
