@@ -20,7 +20,7 @@ from storage.migrate import apply_migrations
 
 log = logging.getLogger(__name__)
 
-BATCH_BUDGET = 0.01  # seconds one batch of a bulk delete may hold the write lock
+BATCH_BUDGET = 0.02  # seconds one batch of a bulk delete may hold the write lock
 # The busy timeout lets a second process wait for a short write instead of failing at once with
 # "database is locked".
 BUSY_TIMEOUT = timedelta(seconds=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,12 +31,19 @@ async def run_housekeeping(
 ) -> Housekeeping:
     """Delete old items (never their uids) with their ledger rows, sent outbox rows and digest-day rows;
     then optimize. Each step is its own series of short transactions with its own log line."""
-    ledger = await _step("ledger", lambda: delete_ledger_of_items_before(db, items_before))
-    items = await _step("items", lambda: delete_items_before(db, items_before))
+    items, ledger = await _step_pair("items", lambda: delete_items_before(db, items_before))
     outbox = await _step("outbox", lambda: prune_sent(db, outbox_before))
     digests = await _step("digests", lambda: prune_digest_days(db, digests_before))
     await _step("optimize", lambda: optimize(db))
     return Housekeeping(items, outbox, digests, ledger)
+
+
+async def _step_pair(name: str, run: Callable[[], Awaitable[tuple[int, int]]]) -> tuple[int, int]:
+    started = time.perf_counter()
+    items, ledger = await run()
+    log.info("housekeeping step=%s removed=%d ledger=%d elapsed=%.3f", name, items, ledger,
+             time.perf_counter() - started)  # fmt: skip
+    return items, ledger
 
 
 async def _step(name: str, run: Callable[[], Awaitable[int]]) -> int:
@@ -45,17 +53,27 @@ async def _step(name: str, run: Callable[[], Awaitable[int]]) -> int:
     return removed
 
 
-async def delete_ledger_of_items_before(db: Database, before: datetime) -> int:
-    """Delete the ledger rows of items first seen before then. An item can have reached thousands of
-    chats: deleting the item would cascade them all in one statement, so they go first, in batches."""
-    where = "item_id IN (SELECT id FROM items WHERE fetched_at < ?)"
-    return await db.delete_in_batches("deliveries", where, (to_db(before),), key="subscriber_id, item_id")
+async def delete_items_before(db: Database, before: datetime, *, chunk: int = 500) -> tuple[int, int]:
+    """Delete items first seen before then, and their ledger rows first: an item can have reached
+    thousands of chats, and deleting it would cascade them all in one statement. Items go a chunk at a
+    time, each part in short transactions; seen_uids stays, so an old item sliding back into view is
+    still not new. Return (items, ledger rows) deleted."""
+    items = ledger = 0
+    while ids := await expired_item_ids(db, before, chunk):
+        chosen = (json.dumps(ids),)
+        ledger += await db.delete_in_batches(
+            "deliveries", "item_id IN (SELECT value FROM json_each(?))", chosen, key="subscriber_id, item_id"
+        )
+        items += await db.delete_in_batches("items", "id IN (SELECT value FROM json_each(?))", chosen)
+    return items, ledger
 
 
-async def delete_items_before(db: Database, before: datetime) -> int:
-    """Delete items first seen before then in short transactions; seen_uids stays, so an old item
-    sliding back into view is still not new. Return how many were deleted."""
-    return await db.delete_in_batches("items", "fetched_at < ?", (to_db(before),))
+async def expired_item_ids(db: Database, before: datetime, limit: int) -> list[int]:
+    """Return up to `limit` ids of items first seen before then, oldest first."""
+    rows = await db.fetchall(
+        "SELECT id FROM items WHERE fetched_at < ? ORDER BY fetched_at LIMIT ?", (to_db(before), limit)
+    )
+    return [row[0] for row in rows]
 
 
 async def prune_digest_days(db: Database, before_day: str) -> int:
