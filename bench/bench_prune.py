@@ -213,7 +213,7 @@ class StepLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg.startswith("housekeeping step="):
-            name, removed, elapsed = record.args
+            name, removed, *_, elapsed = record.args  # items also report their ledger rows
             self.steps.append((name, removed, elapsed, time.perf_counter()))
 
 
