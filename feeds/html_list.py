@@ -12,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from feeds.dates import parse_date
 from feeds.errors import ParseError
 from feeds.models import ListSelectors, ParsedFeed, ParsedItem
-from feeds.normalize import clean_text, item_uid, plain_summary
+from feeds.normalize import clean_text, item_uid, shorten
 from feeds.shape import check_shape
 
 # "sel@attr" or "@attr"; CSS itself never ends in "@name".
@@ -84,7 +84,7 @@ def _read_item(
     if not title or link is None:
         return None
     published = _read_date(node, fields["date"], now, tz)
-    summary = plain_summary(_value(node, fields["summary"]))
+    summary = shorten(clean_text(_value(node, fields["summary"])))  # text already: "<" is a character
     return ParsedItem(
         uid=item_uid(None, link, title, published),
         url=link,
