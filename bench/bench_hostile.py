@@ -7,6 +7,9 @@ how long that takes is measured here, where a loaded CI machine cannot fail the 
 - parse: the billion-laughs file and the quadratic entity blowup (a ParseError within 1 s), a JSON Feed
   with 200,000 stray brackets (parsed within 1 s), and parse_feed's CPU against bare feedparser.parse
   on the same 50-item Chinese RSS (within 1.2×, the best of 9 each);
+- html: parse_list_page on 100,000 nested <div>s, 500,000 sibling <li>s and 3,000 <b>s that every
+  later block reopens (each a ParseError within 2 s), and a real list page from ../shared/corpus
+  (its items, within 0.5 s);
 - fetch, against aiohttp servers on 127.0.0.1: a 50 MB chunked body over a 1 MB cap (abandoned within
   2 s), a server that never answers and a body trickling 1 byte per 20 ms, both with a 0.2 s timeout
   (the never-answering one between 0.15 and 1 s, the trickle within 1 s);
@@ -41,8 +44,11 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.pipeline import Poller, build_fetcher
+from feeds.charset import decode_html
 from feeds.errors import FetchError, ParseError
 from feeds.fetch import BodyTooLarge, Fetcher, FetchTimeout
+from feeds.html_list import parse_list_page
+from feeds.models import ListSelectors, ParsedFeed
 from feeds.parse import parse_feed
 from storage.db import connect
 from storage.sources import sync_sources
@@ -50,6 +56,8 @@ from tests.bot.cli.test_run import ROOT, free_port
 from tests.bot.test_pipeline import LIST, TZ, feed_source, html_source, polling
 from tests.fakes import samples
 from tests.fakes.news_site import NewsSite
+from tests.feeds.test_corpus_html import CORPUS as HTML_CORPUS
+from tests.feeds.test_corpus_html import SELECTORS as CORPUS_SELECTORS
 from tests.feeds.test_parse import DATA, FEED_URL, SHANGHAI, chinese_rss
 
 USER_AGENT = "parkbot-bench/1.0"
@@ -162,6 +170,67 @@ def bench_hostile_parse(runs: int) -> list[Row]:
             row.wrong = row.wrong or check(outcome)
         rows.append(row)
     return rows
+
+
+LIST_SELECT = ListSelectors(item="ul.news-list > li", title="a", link="a@href")
+CORPUS_LIST = ("list-hrfund-announcements.html", "main")  # the largest list page in the corpus
+
+
+def hostile_pages() -> list[tuple[str, str]]:
+    """As in tests/feeds/test_shape.py and test_html_list.py."""
+    return [
+        ("html: 100,000 nested <div>s → ParseError", "<html><body>" + "<div>" * 100_000 + "</div>" * 100_000),
+        ("html: 500,000 sibling <li>s → ParseError", '<ul class="news-list">' + "<li>" * 500_000 + "</ul>"),
+        (
+            "html: 3,000 <b>s reopened per block → ParseError",
+            "".join(f"<div><b id={n}></div>" for n in range(3000)),
+        ),
+    ]
+
+
+def parse_page(
+    html: str, url: str = FEED_URL, select: ListSelectors = LIST_SELECT
+) -> ParsedFeed | ParseError:
+    """Return parse_list_page's feed, or the ParseError it raised."""
+    try:
+        return parse_list_page(html, url=url, select=select, now=NOW, tz=SHANGHAI)
+    except ParseError as error:
+        return error
+
+
+def bench_hostile_html(runs: int) -> list[Row]:
+    rows = []
+    for name, html in hostile_pages():
+        row = Row(name, [], high=2.0, detail=f"{len(html.encode()) / 1e6:.1f} MB")
+        for _ in range(runs):
+            started = time.perf_counter()
+            outcome = parse_page(html)
+            row.samples.append(time.perf_counter() - started)
+            row.wrong = row.wrong or refused(outcome)
+        row.detail += f", {outcome}" if isinstance(outcome, ParseError) else ""
+        rows.append(row)
+    return rows + bench_corpus_list_page(runs)
+
+
+def bench_corpus_list_page(runs: int) -> list[Row]:
+    file, list_name = CORPUS_LIST
+    path = HTML_CORPUS / file
+    if not path.is_file():
+        print(f"skipped the corpus list page: {path} is absent")
+        return []
+    expected = json.loads((HTML_CORPUS / "index.json").read_text(encoding="utf-8"))
+    count = next(page for page in expected["pages"] if page["file"] == file)["expected"][list_name]["count"]
+    url, select = CORPUS_SELECTORS[(file, list_name)]
+    body = path.read_bytes()
+    row = Row(f"html: corpus {file} parses", [], high=0.5)
+    for _ in range(runs):
+        started = time.perf_counter()
+        outcome = parse_page(decode_html(body, "text/html")[0], url, select)
+        row.samples.append(time.perf_counter() - started)
+        found = len(outcome.items) if not isinstance(outcome, ParseError) else outcome
+        row.wrong = row.wrong or ("" if found == count else f"{found}, not {count} items")
+    row.detail = f"{len(body) / 1000:.0f} KB, {count} items"
+    return [row]
 
 
 def best_cpu_seconds(run: Callable[[], object], repeat: int = 9) -> float:
@@ -378,7 +447,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    rows = bench_hostile_parse(args.runs) + bench_cpu_ratio(args.runs)
+    rows = bench_hostile_parse(args.runs) + bench_cpu_ratio(args.runs) + bench_hostile_html(args.runs)
     rows += asyncio.run(bench_fetch(args.runs))
     rows += asyncio.run(bench_poll(args.runs))
     rows += bench_stop(args.runs)

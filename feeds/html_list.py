@@ -12,7 +12,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from feeds.dates import parse_date
 from feeds.errors import ParseError
 from feeds.models import ListSelectors, ParsedFeed, ParsedItem
-from feeds.normalize import clean_text, item_uid, plain_summary
+from feeds.normalize import clean_text, item_uid, shorten
+from feeds.shape import check_shape
 
 # "sel@attr" or "@attr"; CSS itself never ends in "@name".
 _ATTR_SUFFIX = re.compile(r"^(?P<css>.*?)\s*@(?P<attr>[A-Za-z_][\w:.-]*)$", re.DOTALL)
@@ -27,7 +28,8 @@ class _Field:
 
 
 def parse_list_page(html: str, *, url: str, select: ListSelectors, now: datetime, tz: tzinfo) -> ParsedFeed:
-    """Return the page's items in page order; raise ParseError when a selector is not valid CSS."""
+    """Return the page's items in page order; raise ParseError for invalid CSS or a page too deep or big."""
+    check_shape(html)
     tree = LexborHTMLParser(html)
     fields = _compile(select, tree)
     base = _base_url(tree, url)
@@ -94,7 +96,7 @@ def _read_item(
     if not title or link is None:
         return None
     published = _read_date(node, fields["date"], now, tz)
-    summary = plain_summary(_value(node, fields["summary"]))
+    summary = shorten(clean_text(_value(node, fields["summary"])))  # text already: "<" is a character
     return ParsedItem(
         uid=item_uid(None, link, title, published),
         url=link,

@@ -41,7 +41,6 @@ _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentTy
 _FEEDPARSER_CRASHES = (LookupError, TypeError, ValueError, AttributeError, AssertionError, RuntimeError)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*>")
 _UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
-_SCRIPT_EDGE = re.compile(r"<(/?)(?:script|style)\b[^<>]*>?", re.IGNORECASE)
 # feedparser keeps short literal entities, and when expat stops a quadratic blowup its loose parser
 # expands them anyway (100 KB became 300 MB in a test). Character references, short literals and
 # external entities (never loaded: external entities are off in expat and feedparser) pass.
@@ -290,8 +289,9 @@ def _parse_json_feed(text: str, source: _Source) -> ParsedFeed:
 def _json_item(entry: dict[str, Any], source: _Source) -> ParsedItem | None:
     guid = entry.get("id")
     raw_date = _text(entry.get("date_published")) or _text(entry.get("date_modified"))
-    content_html = _drop_scripts(_text(entry.get("content_html")) or "")
-    summary = _text(entry.get("summary")) or content_html or _text(entry.get("content_text"))
+    summary = (
+        _text(entry.get("summary")) or _text(entry.get("content_html")) or _text(entry.get("content_text"))
+    )
     return _build_item(
         source,
         str(guid) if isinstance(guid, str | int) and not isinstance(guid, bool) else None,
@@ -300,19 +300,6 @@ def _json_item(entry: dict[str, Any], source: _Source) -> ParsedItem | None:
         summary,
         parse_date(raw_date, source.tz) if raw_date else None,
     )
-
-
-def _drop_scripts(html: str) -> str:
-    """Drop script and style bodies, as feedparser's sanitizer does for XML feeds."""
-    kept, depth, pos = [], 0, 0
-    for edge in _SCRIPT_EDGE.finditer(html):
-        if depth == 0:
-            kept.append(html[pos : edge.start()])
-        depth = max(0, depth - 1) if edge.group(1) else depth + 1
-        pos = edge.end()
-    if depth == 0:
-        kept.append(html[pos:])
-    return " ".join(kept)
 
 
 def _text(value: object) -> str | None:

@@ -194,6 +194,17 @@ async def test_gbk_feed_with_one_bad_sequence_is_stored_in_chinese(db, news_site
     assert titles == {first, second[:-1] + "\ufffd", third}
 
 
+async def test_a_page_nested_too_deep_fails_its_source_alone(db, news_site, news_server, make_poller):
+    good = html_source(list_page(news_site, news_server, ITEMS[:3]), "good")
+    news_site.set_page("/deep.html", "<html><body>" + "<div>" * 100_000, "text/html; charset=utf-8")
+    deep = html_source(str(news_server.make_url("/deep.html")), "deep")
+    poller = await make_poller(good, deep)
+    results = {r.source_id: r for r in await poller.poll_all([deep, good])}
+    assert results["good"].status == "ok" and len(results["good"].new) == 3
+    assert results["deep"].status == "error"
+    assert "parse error: page nests elements more than 512 deep" in results["deep"].error
+
+
 async def test_failures_back_off_alert_once_and_clear(db, news_site, news_server, make_poller, clock):
     source = html_source(list_page(news_site, news_server, ITEMS[:3]))
     poller = await make_poller(source)

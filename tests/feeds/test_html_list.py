@@ -206,3 +206,17 @@ def test_invalid_selector_names_the_field_and_the_selector(field: str) -> None:
     values[field] = "li[[" if field != "link" else "a[[@href"
     with pytest.raises(ParseError, match=rf"{field}.*\[\["):
         parse("<p>no items at all</p>", ListSelectors(**values))
+
+
+@pytest.mark.parametrize(
+    ("page", "error"),
+    [
+        ('<ul class="news-list">' + "<div>" * 100_000 + "</div>" * 100_000 + "</ul>", "nests elements"),
+        ('<ul class="news-list">' + '<li><a href="/x.html">x</a>' * 200_000 + "</ul>", "elements"),
+    ],
+    ids=["100000-nested-divs", "200000-items"],
+)
+def test_hostile_page_shape_is_a_parse_error(page: str, error: str) -> None:
+    # How soon it is refused is measured by bench/bench_hostile.py.
+    with pytest.raises(ParseError, match=error):
+        parse(page)

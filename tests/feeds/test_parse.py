@@ -6,6 +6,7 @@ import io
 import json
 import tracemalloc
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,6 +78,46 @@ def test_gbk_feed_with_one_bad_sequence_keeps_every_other_title(damage: str, con
     titles = [item.title for item in feed.items]
     assert titles[0] == first and titles[2] == third
     assert titles[1] == (second[:-1] + "\ufffd" if damage == "cut" else "\ufffd" + second)
+
+
+def test_summaries_and_html_titles_are_read_by_an_html_parser() -> None:
+    descriptions = [
+        "<p>园区<!-- 注释里的 <b>标签</b> -->快讯</p>",
+        "<p>摘要：<![CDATA[长沙经开区<b>签约</b>]]>项目</p>",
+        '<p><a title="a > b" href="/x">链接</a>正文</p>',
+        '<p>正文</p><script>var s = "<p>广告</p>";</script><style>p > a { color: red }</style>尾',
+        "<p>园区&nbsp;快讯\u3000第一期</p>",
+    ]
+    items = "".join(
+        f"<item><title>条目{n}</title><link>/{n}</link><description>{escape(html)}</description></item>"
+        for n, html in enumerate(descriptions)
+    )
+    rss = f'<rss version="2.0"><channel><title>园区快讯</title>{items}</channel></rss>'
+    feed = parse_feed(rss.encode(), url=FEED_URL, content_type="application/rss+xml", tz=SHANGHAI)
+    assert [item.summary for item in feed.items] == [
+        "园区快讯",
+        "摘要：长沙经开区签约项目",
+        "链接正文",
+        "正文 尾",
+        "园区 快讯 第一期",
+    ]
+    title = escape("<b>长沙</b>经开区<!-- x -->")
+    atom = (
+        f'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="html">{title}</title></entry></feed>'
+    )
+    assert (
+        parse_feed(atom.encode(), url=FEED_URL, content_type=None, tz=SHANGHAI).items[0].title == "长沙经开区"
+    )
+
+
+def test_a_summary_nested_too_deep_is_a_parse_error() -> None:
+    rss = (
+        '<rss version="2.0"><channel><title>t</title><item><title>x</title><link>/1</link><description>'
+        + "&lt;div&gt;" * 100_000
+        + "</description></item></channel></rss>"
+    )
+    with pytest.raises(ParseError, match="deep"):
+        parse_feed(rss.encode(), url=FEED_URL, content_type="application/rss+xml", tz=SHANGHAI)
 
 
 def test_bare_feedparser_would_need_help_with_gbk_label() -> None:
