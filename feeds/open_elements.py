@@ -9,6 +9,7 @@ parser rearranges misnested formatting elements, it allows that only a bounded n
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,6 +39,8 @@ MAX_FORMATTING = 64
 # Each misnesting the model follows roughly may leave a parser a few levels deeper than it thinks.
 MAX_MISNESTED = 1_000
 _P = frozenset({"p"})
+# A <font> with one of these attributes leaves SVG and MathML, as the other BREAKOUT elements do.
+_FONT_BREAKOUT = re.compile(r"(?:^|[\t\n\f\r /])(?:color|face|size)(?=[\t\n\f\r /=]|$)", re.IGNORECASE)
 _GONE = -2
 
 
@@ -77,7 +80,7 @@ class OpenElements:
     def start(self, name: str, attrs: str) -> bool:
         """Read a start tag; return whether the parser would read raw text after it."""
         if self.foreign and self._in_foreign():
-            if name not in BREAKOUT:
+            if name not in BREAKOUT and not (name == "font" and _FONT_BREAKOUT.search(attrs)):
                 self._count(1)
                 if not attrs.endswith("/"):
                     self._push(name, foreign=True)

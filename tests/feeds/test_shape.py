@@ -85,6 +85,7 @@ def test_a_flood_of_end_tags_is_refused() -> None:
         "<form><div></form>" * 600,  # </form> takes the form away, not the <div> inside it
         "<li><section>" * 300,  # a new <li> does not close one outside a <section>
         "<table><tr><td>" * 200,  # tbody and tr count
+        "<head>x<math><font color=red><select></svg>" * 600,  # this <font> leaves MathML, is reopened
     ],
     ids=[
         "self-closing-div",
@@ -97,6 +98,7 @@ def test_a_flood_of_end_tags_is_refused() -> None:
         "form-around-div",
         "li-in-section",
         "nested-tables",
+        "font-leaving-mathml",
     ],
 )
 def test_nesting_cannot_hide(page: str) -> None:
