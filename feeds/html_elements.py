@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -15,8 +17,10 @@ RAW_TEXT = _words("script style textarea title xmp iframe noembed noframes plain
 NOT_PUSHED = _words("html head body")  # merged into the ones the parser made
 FORMATTING = _words("a b big code em font i nobr s small strike strong tt u")
 MARKERS = _words("applet object marquee template td th caption")
-INTEGRATION = _words("foreignobject desc title mi mo mn ms mtext annotation-xml")
-SCOPE = MARKERS | INTEGRATION | {"html", "table", "select"}  # lexbor: end tags stop at a select
+# Where HTML rules hold again inside SVG and MathML.
+INTEGRATION = {"svg": _words("foreignobject desc title"), "math": _words("mi mo mn ms mtext annotation-xml")}
+INTEGRATION_NAMES = INTEGRATION["svg"] | INTEGRATION["math"]
+SCOPE = MARKERS | INTEGRATION_NAMES | {"html", "table", "select"}  # lexbor: end tags stop at a select
 SPECIAL = SCOPE | _words(
     """address area article aside base basefont bgsound blockquote body br button center col colgroup
     dd details dir div dl dt embed fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5
@@ -58,3 +62,5 @@ IMPLIED: dict[str, tuple[frozenset[str], str]] = {
     "thead": (_words("tbody thead tfoot"), "table"),
     "tfoot": (_words("tbody thead tfoot"), "table"),
 }
+# A <font> with one of these attributes leaves SVG and MathML, as the BREAKOUT elements do.
+FONT_BREAKOUT = re.compile(r"(?:^|[\t\n\f\r /])(?:color|face|size)(?=[\t\n\f\r /=]|$)", re.IGNORECASE)

@@ -18,10 +18,12 @@ from feeds.html_elements import (
     BREAKOUT,
     CLOSED_IN_SCOPE,
     CLOSES_P,
+    FONT_BREAKOUT,
     FORMATTING,
     IMPLIED,
     IMPLIED_END_TAGS,
     INTEGRATION,
+    INTEGRATION_NAMES,
     LI_STOP,
     MARKERS,
     NO_REOPEN,
@@ -68,6 +70,7 @@ class OpenElements:
         default_factory=lambda: {group: [] for group in (SPECIAL, LI_STOP, SCOPE, MARKERS)}
     )
     foreign: list[int] = field(default_factory=list)  # positions of SVG and MathML elements
+    namespaces: list[str] = field(default_factory=list)  # theirs, "svg" or "math"
     frames: list[list[_Formatting]] = field(default_factory=lambda: [[]])  # one per marker, and the page
     open_formatting: dict[int, _Formatting] = field(default_factory=dict)
     misnested: int = 0
@@ -77,10 +80,10 @@ class OpenElements:
     def start(self, name: str, attrs: str) -> bool:
         """Read a start tag; return whether the parser would read raw text after it."""
         if self.foreign and self._in_foreign():
-            if name not in BREAKOUT:
+            if name not in BREAKOUT and not (name == "font" and FONT_BREAKOUT.search(attrs)):
                 self._count(1)
                 if not attrs.endswith("/"):
-                    self._push(name, foreign=True)
+                    self._push(name, ns=name if name in ("svg", "math") else self.namespaces[-1])
                 return False
             self._leave_foreign()
         self._count(1)
@@ -120,7 +123,7 @@ class OpenElements:
             first -= 1
         self._count(len(frame) - first)
         for entry in frame[first:]:
-            self._push(entry.name, foreign=False)
+            self._push(entry.name)
             entry.pos = len(self.names) - 1
             self.open_formatting[entry.pos] = entry
 
@@ -129,9 +132,9 @@ class OpenElements:
             self._start_formatting(name, attrs)
         elif name in ("svg", "math"):
             if not attrs.endswith("/"):
-                self._push(name, foreign=True)
+                self._push(name, ns=name)
         elif name not in VOID and name not in NOT_PUSHED and name not in RAW_TEXT:
-            self._push(name, foreign=False)
+            self._push(name)
             if name == "form":
                 self.form = len(self.names) - 1
 
@@ -157,10 +160,10 @@ class OpenElements:
         body = max(self._last("tbody"), self._last("thead"), self._last("tfoot"))
         if body < table:
             self._count(1)
-            self._push("tbody", foreign=False)
+            self._push("tbody")
         if name in ("td", "th") and self._last("tr") < table:
             self._count(1)
-            self._push("tr", foreign=False)
+            self._push("tr")
 
     def _close(self, targets: frozenset[str], blocker: int) -> None:
         top = max((self._last(target) for target in targets), default=-1)
@@ -187,7 +190,7 @@ class OpenElements:
             frame.remove(alike[0])  # the Noah's Ark clause
         if len(frame) >= MAX_FORMATTING:
             raise ParseError(f"page leaves more than {MAX_FORMATTING} formatting elements open")
-        self._push(name, foreign=False)
+        self._push(name)
         entry = _Formatting(key, name, len(self.names) - 1)
         frame.append(entry)
         self.open_formatting[entry.pos] = entry
@@ -231,18 +234,20 @@ class OpenElements:
         self._remove(pos)  # the form alone, not what is still open inside it
         return True
 
-    def _push(self, name: str, *, foreign: bool) -> None:
+    def _push(self, name: str, *, ns: str = "") -> None:
+        """Push an element; `ns` is "svg" or "math" for a foreign one."""
         pos = len(self.names)
         if pos >= self.max_depth:
             raise ParseError(f"page nests elements more than {self.max_depth} deep")
         self.names.append(name)
         self.at.setdefault(name, []).append(pos)
         # Foreign elements count by their HTML names only where they are integration points.
-        if foreign == (name in INTEGRATION):
+        if (name in INTEGRATION[ns]) if ns else (name not in INTEGRATION_NAMES):
             for group in _groups(name):
                 self.marks[group].append(pos)
-        if foreign:
+        if ns:
             self.foreign.append(pos)
+            self.namespaces.append(ns)
         elif name in MARKERS:
             self.frames.append([])
 
@@ -260,6 +265,7 @@ class OpenElements:
                     positions.pop()
             if self.foreign and self.foreign[-1] == top:
                 self.foreign.pop()
+                self.namespaces.pop()
             if top == self.form:
                 self.form = _GONE
             if name in FORMATTING and top in self.open_formatting:
@@ -293,7 +299,9 @@ class OpenElements:
 
     def _in_foreign(self) -> bool:
         top = len(self.names) - 1
-        return bool(self.foreign) and self.foreign[-1] == top and self.names[top] not in INTEGRATION
+        if not self.foreign or self.foreign[-1] != top:
+            return False
+        return self.names[top] not in INTEGRATION[self.namespaces[-1]]
 
     def _last(self, name: str) -> int:
         positions = self.at.get(name)

@@ -85,6 +85,8 @@ def test_a_flood_of_end_tags_is_refused() -> None:
         "<form><div></form>" * 600,  # </form> takes the form away, not the <div> inside it
         "<li><section>" * 300,  # a new <li> does not close one outside a <section>
         "<table><tr><td>" * 200,  # tbody and tr count
+        "<head>x<math><font color=red><select></svg>" * 600,  # this <font> leaves MathML, is reopened
+        "<math><title><style>" + NESTED,  # a MathML title is no HTML integration point, as SVG's is
     ],
     ids=[
         "self-closing-div",
@@ -97,6 +99,8 @@ def test_a_flood_of_end_tags_is_refused() -> None:
         "form-around-div",
         "li-in-section",
         "nested-tables",
+        "font-leaving-mathml",
+        "mathml-title-style",
     ],
 )
 def test_nesting_cannot_hide(page: str) -> None:
@@ -120,6 +124,7 @@ def test_nesting_cannot_hide(page: str) -> None:
         "<!-- <div><div> -->" * 2000,
         "<h3>标题<h4>小标题" * 2000,
         "<textarea>" + "<div>" * 2000 + "</textarea>",
+        "<svg><title><style>" + "<div>" * 2000,  # raw text: an SVG title is an HTML integration point
     ],
     ids=[
         "unclosed-li-a-font",
@@ -135,6 +140,7 @@ def test_nesting_cannot_hide(page: str) -> None:
         "markup-in-comments",
         "unclosed-headings",
         "markup-in-textarea",
+        "svg-title-style",
     ],
 )
 def test_sloppy_real_markup_passes(page: str) -> None:
