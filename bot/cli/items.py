@@ -11,7 +11,8 @@ from bot.database import open_database
 from bot.errors import UsageError
 from bot.platforms.layout import local_iso
 from storage.errors import SearchError
-from storage.items import StoredItem, newest_items, search_items, search_terms
+from storage.items import StoredItem, newest_items
+from storage.search import search_items, search_terms
 
 MAX_LIMIT = 1000
 

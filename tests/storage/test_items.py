@@ -6,15 +6,8 @@ import pytest
 
 from feeds.models import ParsedItem
 from storage.errors import SearchError
-from storage.items import (
-    MAX_SEARCH_TERMS,
-    MAX_TERM_LENGTH,
-    PushState,
-    insert_new_items,
-    newest_items,
-    search_items,
-    unseen_uids,
-)
+from storage.items import PushState, insert_new_items, newest_items, unseen_uids
+from storage.search import MAX_SEARCH_TERMS, MAX_TERM_LENGTH, search_items
 from storage.sources import all_sources, sync_sources
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)

@@ -6,8 +6,8 @@ import aiosqlite
 import pytest
 
 from storage.db import connect
-from storage.items import search_items
 from storage.migrate import Migration, apply_migrations, available_migrations, schema_version
+from storage.search import search_items
 
 LATEST = len(available_migrations())
 
