@@ -20,7 +20,7 @@ from handlers.context import ServiceStatus
 from storage.db import Database
 from storage.deliveries import digest_days
 from storage.maintenance import Housekeeping, run_housekeeping
-from storage.outbox import outbox_counts, outbox_totals
+from storage.outbox import outbox_totals
 from storage.sources import (
     all_sources,
     next_poll_time,
@@ -178,8 +178,7 @@ class Service:
 
     async def refresh_gauges(self) -> None:
         """Update the gauges that /metrics reads: outbox size and failing sources."""
-        counts = await outbox_counts(self.db)
-        self.metrics.outbox(sum(c.pending + c.sending for c in counts), sum(c.dead for c in counts))
+        self.metrics.outbox(*await outbox_totals(self.db))
         for source in await all_sources(self.db):
             self.metrics.source_failing(source.id, source.error_count > 0)
 
@@ -189,7 +188,7 @@ class Service:
         enabled = [s.id for s in self.config.sources if s.enabled]
         health = await source_health_counts(self.db, enabled)
         waiting, dead = await outbox_totals(self.db)
-        _, last_digest = await subscriber_summary(self.db)
+        failing_subscribers, last_digest = await subscriber_summary(self.db)
         return ServiceStatus(
             sources=len(enabled),
             sources_failing=health["failing"],
@@ -197,6 +196,9 @@ class Service:
             outbox_dead=dead,
             last_poll=self.last_poll_at,
             last_digest=last_digest,
+            source_health=health,
+            subscribers=len(self.config.subscribers),
+            subscribers_failing=failing_subscribers,
         )
 
     async def preview_digest(self, subscriber_id: str) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -20,6 +21,9 @@ class ServiceStatus:
     outbox_dead: int
     last_poll: datetime | None
     last_digest: datetime | None
+    source_health: Mapping[str, int] = field(default_factory=dict)  # sources by health: ok, failing, ...
+    subscribers: int = 0
+    subscribers_failing: int = 0
 
 
 class StatusSource(Protocol):

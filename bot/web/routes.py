@@ -15,8 +15,6 @@ from bot.web.feed_xml import ASSOCIATION, FeedEntry, entries_from_items, etag_fo
 from storage.announcements import announcements_since
 from storage.errors import StorageError
 from storage.items import newest_items
-from storage.sources import source_health_counts
-from storage.subscribers import subscriber_summary
 
 SERVICE = web.AppKey("service", Service)
 FEED_ITEMS = 50
@@ -38,18 +36,17 @@ async def healthz(request: web.Request) -> web.Response:
     tz = service.config.bot.timezone
     try:
         status = await service.service_status()
-        sources = await source_health_counts(service.db, [s.id for s in service.config.sources if s.enabled])
-        failing_subscribers, _ = await subscriber_summary(service.db)
     except (sqlite3.Error, StorageError, ValueError) as exc:  # aiosqlite raises ValueError once closed
         return web.json_response({"status": "error", "error": f"database unusable: {exc}"}, status=503)
     problems = [service.db.write_error] if service.db.write_error else []
-    problems += [f"{sources['failing']} source(s) failing"] if sources["failing"] else []
+    failing_sources, failing_subscribers = status.sources_failing, status.subscribers_failing
+    problems += [f"{failing_sources} source(s) failing"] if failing_sources else []
     problems += [f"{failing_subscribers} subscriber(s) failing"] if failing_subscribers else []
     body = {
         "status": "degraded" if problems else "ok",
         "problems": problems,
-        "sources": sources,
-        "subscribers": {"total": len(service.config.subscribers), "failing": failing_subscribers},
+        "sources": dict(status.source_health),
+        "subscribers": {"total": status.subscribers, "failing": failing_subscribers},
         "outbox": {"pending": status.outbox_pending, "dead": status.outbox_dead},
         "last_poll": local_iso(status.last_poll, tz),
         "last_digest": local_iso(status.last_digest, tz),
